@@ -1,0 +1,28 @@
+// The RPCs Skiff serves, by their CRI name. An RPC missing here answers UNIMPLEMENTED, naming itself.
+import type { StreamHandler, UnaryHandler } from './instrument.js';
+import type { Services } from './services.js';
+import { version } from './runtime/version.js';
+import { status } from './runtime/status.js';
+import { runtimeConfig } from './runtime/runtime-config.js';
+import { updateRuntimeConfig } from './runtime/update-runtime-config.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+export type AnyUnary = UnaryHandler<any, any>;
+export type AnyStream = StreamHandler<any, any>;
+
+export interface HandlerTable {
+  readonly RuntimeService: Readonly<Record<string, AnyUnary | AnyStream>>;
+  readonly ImageService: Readonly<Record<string, AnyUnary | AnyStream>>;
+}
+
+export function handlers(s: Services): HandlerTable {
+  return {
+    RuntimeService: {
+      Version: version(s),
+      Status: status(s),
+      RuntimeConfig: runtimeConfig(s),
+      UpdateRuntimeConfig: updateRuntimeConfig(s),
+    },
+    ImageService: {},
+  };
+}

@@ -1,0 +1,127 @@
+// Composition root: flags → config → logger → lock → host probe → services → gRPC; signals.
+// Nothing else wires modules together, so every dependency is visible here.
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { ConfigError } from './config/schema.js';
+import { loadConfig } from './config/load.js';
+import { parseCli, UsageError, USAGE } from './cli.js';
+import { createLogger } from './log/logger.js';
+import { realSys } from './sys/index.js';
+import { Paths } from './state/paths.js';
+import { acquireDaemonLock, type DaemonLock } from './state/daemon-lock.js';
+import { RecordStore } from './state/record-store.js';
+import { HelperRunner } from './runtime/helper-exec.js';
+import { probeHost } from './runtime/host-info.js';
+import { backgroundContext } from './core/context.js';
+import { isRuntimeSettings, RuntimeInfo } from './core/runtime-info.js';
+import { isSkiffError } from './core/errors.js';
+import { ReadinessGate } from './cri/instrument.js';
+import { CriServer } from './cri/server.js';
+import { handlers } from './cri/handlers.js';
+
+async function packageVersion(): Promise<string> {
+  const pkg: unknown = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8'));
+  return typeof pkg === 'object' && pkg !== null && typeof (pkg as { version?: unknown }).version === 'string'
+    ? (pkg as { version: string }).version
+    : '0.0.0';
+}
+
+/** One line on stderr and an exit status: what a person at a terminal needs when start-up fails. */
+function fatal(message: string, code: number): number {
+  process.stderr.write(`skiffd: ${message}\n`);
+  return code;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let cli;
+  try {
+    cli = parseCli(argv);
+  } catch (e) {
+    if (e instanceof UsageError) return fatal(`${e.message} (see skiffd --help)`, 2);
+    throw e;
+  }
+  const runtimeVersion = await packageVersion();
+  if (cli.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (cli.version) {
+    process.stdout.write(`skiffd ${runtimeVersion}\n`);
+    return 0;
+  }
+
+  let loaded;
+  try {
+    loaded = await loadConfig(cli.configPath, cli.overrides);
+  } catch (e) {
+    if (e instanceof ConfigError) return fatal(`invalid configuration: ${e.message}`, 2);
+    throw e;
+  }
+  const { config } = loaded;
+  const log = createLogger({ level: config.logLevel, format: config.logFormat });
+  const paths = new Paths({ root: config.root, state: config.state });
+  const socket = config.socket || paths.defaultSocket;
+
+  let lock: DaemonLock | undefined;
+  const gate = new ReadinessGate();
+  let server: CriServer | undefined;
+  try {
+    await mkdir(config.root, { recursive: true, mode: 0o711 });
+    await mkdir(config.state, { recursive: true, mode: 0o711 });
+    lock = acquireDaemonLock(realSys(), paths.lockFile);
+
+    const ctx = backgroundContext(log, 30_000);
+    const helpers = new HelperRunner();
+    const host = await probeHost(ctx, helpers);
+    const runtime = new RuntimeInfo(
+      config,
+      host,
+      runtimeVersion,
+      new RecordStore(paths.runtimeRecords, 'runtime-settings', 1, isRuntimeSettings),
+    );
+    await runtime.load();
+
+    server = new CriServer({ log, gate }, handlers({ runtime }));
+    await server.listen(socket);
+    gate.open();
+    log.info('skiffd started', {
+      version: runtimeVersion,
+      pid: process.pid,
+      config: loaded.source,
+      root: config.root,
+      state: config.state,
+      socket,
+      cgroup: host.cgroup,
+    });
+  } catch (e) {
+    lock?.release();
+    if (isSkiffError(e)) return fatal(e.message, 1);
+    return fatal(`start-up failed: ${(e as Error).stack ?? String(e)}`, 1);
+  }
+
+  const running = server;
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      log.info('shutting down; containers keep running', { signal });
+      gate.close();
+      running
+        .shutdown(config.shutdownTimeoutSeconds * 1000)
+        .then(() => rm(socket, { force: true }))
+        .then(
+          () => {
+            lock?.release();
+            log.info('skiffd stopped');
+            resolve(0);
+          },
+          (e: unknown) => {
+            log.error('shutdown failed', { error: (e as Error).message });
+            resolve(1);
+          },
+        );
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}

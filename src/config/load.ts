@@ -25,7 +25,7 @@ export async function loadConfig(
     try {
       doc = parse(text);
     } catch (e) {
-      throw new ConfigError('(file)', `${file} is not valid YAML: ${(e as Error).message}`);
+      throw new ConfigError('(file)', `${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
     }
   }
   return { config: parseConfig(doc, overrides), source: text === undefined ? '(built-in defaults)' : file };

@@ -75,6 +75,8 @@ const ERRNO_KINDS: Readonly<Record<string, ErrorKind>> = {
 export function toSkiffError(e: unknown, context?: string): SkiffError {
   if (e instanceof SkiffError) return context ? e.wrap(context) : e;
   if (e instanceof Error && e.name === 'AbortError') {
+    // Node's AbortError carries the signal's reason as its cause: our deadline or cancel error.
+    if (e.cause instanceof SkiffError) return context ? e.cause.wrap(context) : e.cause;
     return new SkiffError('Cancelled', context ? `${context}: operation cancelled` : 'operation cancelled', {
       cause: e,
     });

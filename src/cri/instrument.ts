@@ -3,7 +3,7 @@
 // with the outcome, and any error converted to a gRPC status through the one table.
 import type { handleServerStreamingCall, handleUnaryCall, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import { newRequestId } from '../core/ids.js';
-import { toSkiffError, unavailable } from '../core/errors.js';
+import { SkiffError, toSkiffError, unavailable } from '../core/errors.js';
 import type { OpContext } from '../core/context.js';
 import type { Logger } from '../log/logger.js';
 import { toStatus } from './status-codes.js';
@@ -45,12 +45,11 @@ function begin(deps: EdgeDeps, rpc: string, call: AnyCall) {
   let timer: NodeJS.Timeout | undefined;
   if (deadlineMs !== undefined) {
     timer = setTimeout(
-      () => controller.abort(Object.assign(new Error(`${rpc}: deadline exceeded`), { name: 'AbortError' })),
+      () => controller.abort(new SkiffError('DeadlineExceeded', `${rpc}: the caller's deadline passed`)),
       Math.max(0, deadlineMs - Date.now()),
     );
   }
-  const onCancel = () =>
-    controller.abort(Object.assign(new Error(`${rpc}: cancelled by the caller`), { name: 'AbortError' }));
+  const onCancel = () => controller.abort(new SkiffError('Cancelled', `${rpc}: cancelled by the caller`));
   call.once('cancelled', onCancel);
   const ctx: OpContext = { log, signal: controller.signal, deadline: deadlineMs };
   const started = process.hrtime.bigint();

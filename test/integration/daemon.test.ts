@@ -1,0 +1,208 @@
+// The daemon as kubelet and crictl meet it: over the real socket, started from the built binary.
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import {
+  CgroupDriver,
+  type RuntimeConfigResponse,
+  type StatusResponse,
+  type VersionResponse,
+} from '../../src/generated/runtime/v1/api.js';
+import { call, runSkiffd, TestDaemon } from '../support/daemon.js';
+
+async function expectCode(p: Promise<unknown>, code: grpcStatus): Promise<ServiceError> {
+  try {
+    await p;
+  } catch (e) {
+    expect((e as ServiceError).code, (e as ServiceError).details).to.equal(code);
+    return e as ServiceError;
+  }
+  throw new Error(`expected gRPC status ${grpcStatus[code]}, got success`);
+}
+
+describe('skiffd over its CRI socket', function () {
+  let d: TestDaemon;
+
+  before(async function () {
+    d = await TestDaemon.create('cgroupDriver: systemd\nruntimeHandlers:\n  runc:\n    runtimePath: /usr/sbin/runc\n');
+    await d.start();
+  });
+  after(async function () {
+    await d.cleanup();
+  });
+
+  it('answers Version with the kubelet API version, its name and the CRI version', async function () {
+    const v = await call<object, VersionResponse>(d.runtime, 'version', { version: 'v1' });
+    expect(v).to.deep.equal({ version: '0.1.0', runtimeName: 'skiff', runtimeVersion: '0.1.0', runtimeApiVersion: 'v1' });
+  });
+
+  it('reports RuntimeReady, NetworkReady with a reason, and the configured handlers in Status', async function () {
+    const s = await call<object, StatusResponse>(d.runtime, 'status', { verbose: false });
+    const byType = Object.fromEntries((s.status?.conditions ?? []).map((c) => [c.type, c]));
+    expect(byType.RuntimeReady?.status).to.equal(true);
+    expect(byType.NetworkReady?.status).to.equal(false);
+    expect(byType.NetworkReady?.reason).to.equal('NetworkPluginNotReady');
+    expect(byType.NetworkReady?.message).to.not.equal('');
+    expect(s.runtimeHandlers.map((h) => h.name)).to.deep.equal(['', 'runc']);
+    expect(s.info).to.deep.equal({});
+  });
+
+  it('puts the config and versions, as JSON, in verbose Status info', async function () {
+    const s = await call<object, StatusResponse>(d.runtime, 'status', { verbose: true });
+    const config = JSON.parse(s.info.config ?? '{}') as Record<string, unknown>;
+    expect(config.root).to.equal(d.root);
+    expect(config.cgroupDriver).to.equal('systemd');
+    expect(JSON.parse(s.info.version ?? '{}')).to.include({ runtimeName: 'skiff', runtimeApiVersion: 'v1' });
+    expect(JSON.parse(s.info.host ?? '{}')).to.have.property('cgroup');
+  });
+
+  it('reports the configured cgroup driver in RuntimeConfig', async function () {
+    const r = await call<object, RuntimeConfigResponse>(d.runtime, 'runtimeConfig', {});
+    expect(r.linux?.cgroupDriver).to.equal(CgroupDriver.SYSTEMD);
+  });
+
+  it('refuses a malformed pod CIDR with InvalidArgument', async function () {
+    const e = await expectCode(
+      call(d.runtime, 'updateRuntimeConfig', { runtimeConfig: { networkConfig: { podCidr: '10.1.0.0/99' } } }),
+      grpcStatus.INVALID_ARGUMENT,
+    );
+    expect(e.details).to.match(/pod CIDR/);
+  });
+
+  it('answers an RPC it does not serve yet with UNIMPLEMENTED naming the RPC', async function () {
+    const e = await expectCode(call(d.runtime, 'runPodSandbox', {}), grpcStatus.UNIMPLEMENTED);
+    expect(e.details).to.contain('RunPodSandbox');
+    const e2 = await expectCode(call(d.images, 'listImages', {}), grpcStatus.UNIMPLEMENTED);
+    expect(e2.details).to.contain('ListImages');
+  });
+
+  it('answers an unserved streaming RPC with UNIMPLEMENTED naming it', async function () {
+    const stream = d.runtime.streamPodSandboxes({ filter: undefined });
+    const err = await new Promise<ServiceError>((resolve) => {
+      stream.on('data', () => {});
+      stream.on('error', (e: ServiceError) => resolve(e));
+    });
+    expect(err.code).to.equal(grpcStatus.UNIMPLEMENTED);
+    expect(err.details).to.contain('StreamPodSandboxes');
+  });
+
+  it('creates its socket with mode 0660', async function () {
+    const st = await stat(d.socket);
+    expect(st.isSocket()).to.equal(true);
+    expect(st.mode & 0o777).to.equal(0o660);
+  });
+
+  it('refuses to start a second daemon on the same state dir, naming the lock', async function () {
+    const r = await runSkiffd(d.args(['--socket', join(d.dir, 'other.sock')]));
+    expect(r.code).to.equal(1);
+    expect(r.stderr.trim().split('\n')).to.have.length(1);
+    expect(r.stderr).to.match(/another skiffd \(pid \d+\) holds the lock .*skiffd\.lock/);
+  });
+
+  it('refuses a socket path another process is serving', async function () {
+    const r = await runSkiffd(['--root', join(d.dir, 'r2'), '--state', join(d.dir, 's2'), '--socket', d.socket]);
+    expect(r.code).to.equal(1);
+    expect(r.stderr.trim().split('\n')).to.have.length(1);
+    expect(r.stderr).to.contain('is in use by another process');
+  });
+});
+
+describe('skiffd start-up and shutdown', function () {
+  let d: TestDaemon;
+  beforeEach(async function () {
+    d = await TestDaemon.create();
+  });
+  afterEach(async function () {
+    await d.cleanup();
+  });
+
+  it('keeps the pod CIDR recorded by UpdateRuntimeConfig across a restart', async function () {
+    await d.start();
+    await call(d.runtime, 'updateRuntimeConfig', { runtimeConfig: { networkConfig: { podCidr: '10.244.3.0/24' } } });
+    expect(await d.stop()).to.equal(0);
+    await d.start();
+    const s = await call<object, StatusResponse>(d.runtime, 'status', { verbose: true });
+    expect(JSON.parse(s.info.runtimeConfig ?? '{}')).to.deep.equal({ podCidr: '10.244.3.0/24' });
+  });
+
+  it('replaces a stale socket left by a daemon that died', async function () {
+    await mkdir(d.state, { recursive: true });
+    // A process killed with SIGKILL while listening leaves its socket file behind.
+    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(d.socket)}, () => console.log('up'))`]);
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect((await stat(d.socket)).isSocket()).to.equal(true);
+    await d.start();
+    const v = await call<object, VersionResponse>(d.runtime, 'version', {});
+    expect(v.runtimeName).to.equal('skiff');
+  });
+
+  it('exits 0 on SIGTERM, removes its socket and releases the lock', async function () {
+    await d.start();
+    expect(await d.stop('SIGTERM')).to.equal(0);
+    await stat(d.socket).then(
+      () => expect.fail('socket still exists'),
+      (e: NodeJS.ErrnoException) => expect(e.code).to.equal('ENOENT'),
+    );
+    await d.start();
+    expect(await d.stop('SIGINT')).to.equal(0);
+  });
+
+  it('refuses a file at the socket path that is not a socket', async function () {
+    await mkdir(d.state, { recursive: true });
+    await writeFile(d.socket, 'not a socket');
+    const r = await runSkiffd(d.args());
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.contain('exists and is not a socket');
+  });
+
+  for (const [what, yaml, pattern] of [
+    ['an unknown key', 'logLevl: debug\n', /logLevl: unknown key/],
+    ['a bad enum value', 'cgroupDriver: cgroupv3\n', /cgroupDriver: must be one of cgroupfs, systemd; got "cgroupv3"/],
+    ['a relative root', 'root: var/lib/skiff\n', /root: must be an absolute path; got "var\/lib\/skiff"/],
+    ['a bad handler path', 'runtimeHandlers:\n  runc:\n    runtimePath: runc\n', /runtimeHandlers\.runc\.runtimePath: must be an absolute path/],
+    ['invalid YAML', 'root: [\n', /not valid YAML/],
+  ] as const) {
+    it(`exits 2 with one line naming ${what} in the config`, async function () {
+      await writeFile(d.configPath, yaml);
+      const r = await runSkiffd(['--config', d.configPath]);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.match(pattern);
+      expect(r.stderr.trim().split('\n')).to.have.length(1);
+    });
+  }
+
+  it('exits 2 with one line on an unknown flag and on a bad flag value', async function () {
+    const r = await runSkiffd(['--no-such-flag']);
+    expect(r.code).to.equal(2);
+    expect(r.stderr.trim()).to.match(/^skiffd: Unknown option '--no-such-flag'/);
+    const r2 = await runSkiffd(['--log-format', 'xml', '--config', d.configPath]);
+    expect(r2.code).to.equal(2);
+    expect(r2.stderr.trim()).to.equal('skiffd: invalid configuration: logFormat: must be one of text, json; got "xml"');
+  });
+
+  it('exits 2 when a config file named on the command line does not exist', async function () {
+    const r = await runSkiffd(['--config', join(d.dir, 'missing.yaml')]);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.contain('cannot read');
+  });
+
+  it('drains an in-flight call before exiting on SIGTERM', async function () {
+    await d.start();
+    // A Status call in flight while SIGTERM arrives still gets its answer or a clean UNAVAILABLE,
+    // never a reset connection.
+    const pending = call<object, StatusResponse>(d.runtime, 'status', { verbose: true }).then(
+      () => 'ok',
+      (e: ServiceError) => (e.code === grpcStatus.UNAVAILABLE ? 'unavailable' : `code ${e.code}`),
+    );
+    d.proc?.kill('SIGTERM');
+    expect(await pending).to.be.oneOf(['ok', 'unavailable']);
+    const code = await new Promise<number | null>((resolve) =>
+      d.proc?.exitCode !== null ? resolve(d.proc?.exitCode ?? null) : d.proc.once('exit', resolve),
+    );
+    expect(code).to.equal(0);
+  });
+});

@@ -1,0 +1,140 @@
+// Starts a real skiffd (the built bin/skiffd) on temp dirs and gives tests gRPC clients for it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { ImageServiceClient, RuntimeServiceClient } from '../../src/generated/runtime/v1/api.js';
+
+export const SKIFFD = fileURLToPath(new URL('../../../bin/skiffd', import.meta.url));
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs skiffd to completion (for flag and config errors) with a time limit. */
+export function runSkiffd(args: string[], timeoutMs = 10_000): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SKIFFD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`skiffd ${args.join(' ')} did not exit within ${timeoutMs} ms; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export class TestDaemon {
+  proc: ChildProcess | undefined;
+  log = '';
+  private runtimeClient: RuntimeServiceClient | undefined;
+  private imageClient: ImageServiceClient | undefined;
+
+  private constructor(
+    readonly dir: string,
+    readonly root: string,
+    readonly state: string,
+    readonly socket: string,
+    readonly configPath: string,
+  ) {}
+
+  /** Creates the temp dirs and writes `configYaml` (may be empty); does not start the daemon. */
+  static async create(configYaml = ''): Promise<TestDaemon> {
+    const dir = await mkdtemp(join(tmpdir(), 'skiff-test-'));
+    const d = new TestDaemon(dir, join(dir, 'root'), join(dir, 'state'), join(dir, 'state', 'skiff.sock'), join(dir, 'config.yaml'));
+    await writeFile(d.configPath, configYaml);
+    return d;
+  }
+
+  args(extra: string[] = []): string[] {
+    return ['--config', this.configPath, '--root', this.root, '--state', this.state, '--log-level', 'debug', ...extra];
+  }
+
+  /** Starts skiffd and resolves once it logs that it serves the socket. */
+  async start(extra: string[] = []): Promise<void> {
+    const child = spawn(process.execPath, [SKIFFD, ...this.args(extra)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = child;
+    const from = this.log.length;
+    const append = (b: Buffer) => (this.log += b.toString());
+    child.stdout?.on('data', append);
+    child.stderr?.on('data', append);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`skiffd did not start; log:\n${this.log}`)), 15_000);
+      const check = () => {
+        if (this.log.indexOf('skiffd started', from) >= 0) {
+          clearTimeout(timer);
+          child.stderr?.off('data', check);
+          resolve();
+        }
+      };
+      child.stderr?.on('data', check);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`skiffd exited with ${code} during start-up; log:\n${this.log}`));
+      });
+    });
+  }
+
+  get runtime(): RuntimeServiceClient {
+    this.runtimeClient ??= new RuntimeServiceClient(`unix://${this.socket}`, credentials.createInsecure());
+    return this.runtimeClient;
+  }
+
+  get images(): ImageServiceClient {
+    this.imageClient ??= new ImageServiceClient(`unix://${this.socket}`, credentials.createInsecure());
+    return this.imageClient;
+  }
+
+  closeClients(): void {
+    this.runtimeClient?.close();
+    this.imageClient?.close();
+    this.runtimeClient = undefined;
+    this.imageClient = undefined;
+  }
+
+  /** Sends `signal` and waits for the exit status. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    this.closeClients();
+    const p = this.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return p?.exitCode ?? null;
+    const exited = new Promise<number | null>((resolve) => p.once('exit', (code) => resolve(code)));
+    p.kill(signal);
+    return exited;
+  }
+
+  async cleanup(): Promise<void> {
+    await this.stop('SIGKILL');
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Promisifies one unary call of a generated grpc-js client. */
+export function call<Req, Res>(
+  client: object,
+  method: string,
+  req: Req,
+  timeoutMs = 10_000,
+): Promise<Res> {
+  const fn = (client as Record<string, unknown>)[method] as (
+    r: Req,
+    md: unknown,
+    opts: { deadline: Date },
+    cb: (e: ServiceError | null, res: Res) => void,
+  ) => void;
+  return new Promise((resolve, reject) =>
+    fn.call(client, req, new Metadata(), { deadline: new Date(Date.now() + timeoutMs) }, (e, res) =>
+      e ? reject(e) : resolve(res),
+    ),
+  );
+}
+

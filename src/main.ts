@@ -14,6 +14,11 @@ import { probeHost } from './runtime/host-info.js';
 import { backgroundContext } from './core/context.js';
 import { isRuntimeSettings, RuntimeInfo } from './core/runtime-info.js';
 import { isSkiffError } from './core/errors.js';
+import { ImageService } from './core/image/image-service.js';
+import { ContentStore } from './storage/content/store.js';
+import { LayerStore } from './storage/layers/layer-store.js';
+import { ImageStore } from './storage/images/image-store.js';
+import { RegistryClient } from './storage/registry/client.js';
 import { ReadinessGate } from './cri/instrument.js';
 import { CriServer } from './cri/server.js';
 import { handlers } from './cri/handlers.js';
@@ -80,7 +85,23 @@ export async function main(argv: string[]): Promise<number> {
     );
     await runtime.load();
 
-    server = new CriServer({ log, gate }, handlers({ runtime }));
+    const sys = realSys();
+    const content = new ContentStore(paths.contentDir);
+    const layers = new LayerStore(paths.layersDir, sys);
+    const imageStore = new ImageStore(paths.imagesDir);
+    await Promise.all([content.init(), layers.init()]);
+    for (const bad of await imageStore.load()) log.warn('image record ignored', bad);
+    const images = new ImageService({
+      registryConfig: config.registry,
+      registry: new RegistryClient(config.registry, log),
+      content,
+      layers,
+      images: imageStore,
+      sys,
+      fsMountpoint: paths.layersDir,
+    });
+
+    server = new CriServer({ log, gate }, handlers({ runtime, images }));
     await server.listen(socket);
     gate.open();
     log.info('skiffd started', {

@@ -2,6 +2,10 @@
 // The YAML file is an untyped boundary; everything past parseConfig() is a frozen, typed Config.
 import { isAbsolute } from 'node:path';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log/logger.js';
+import { ConfigError } from './config-error.js';
+import { DEFAULT_REGISTRY_CONFIG, parseRegistryConfig, type RegistryConfig } from './registry.js';
+
+export { ConfigError } from './config-error.js';
 
 export const CGROUP_DRIVERS = ['cgroupfs', 'systemd'] as const;
 export type CgroupDriver = (typeof CGROUP_DRIVERS)[number];
@@ -23,6 +27,8 @@ export interface Config {
   readonly shutdownTimeoutSeconds: number;
   /** Named handlers besides the default (built-in executor, handler ""). */
   readonly runtimeHandlers: Readonly<Record<string, RuntimeHandlerConfig>>;
+  /** Where images come from: mirrors, TLS, credentials, pinned images. */
+  readonly registry: RegistryConfig;
 }
 
 export const DEFAULT_CONFIG: Config = Object.freeze({
@@ -34,17 +40,8 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   cgroupDriver: 'cgroupfs',
   shutdownTimeoutSeconds: 10,
   runtimeHandlers: Object.freeze({}),
+  registry: DEFAULT_REGISTRY_CONFIG,
 });
-
-export class ConfigError extends Error {
-  constructor(
-    readonly key: string,
-    readonly problem: string,
-  ) {
-    super(`${key}: ${problem}`);
-    this.name = 'ConfigError';
-  }
-}
 
 const show = (v: unknown) => JSON.stringify(v) ?? String(v);
 
@@ -114,6 +111,7 @@ export function parseConfig(doc: unknown, overrides: Partial<Config> = {}): Conf
     cgroupDriver: oneOf('cgroupDriver', merged.cgroupDriver, CGROUP_DRIVERS),
     shutdownTimeoutSeconds: positiveInt('shutdownTimeoutSeconds', merged.shutdownTimeoutSeconds, 3600),
     runtimeHandlers: Object.freeze(runtimeHandlers(merged.runtimeHandlers)),
+    registry: parseRegistryConfig(merged.registry),
   };
   if (cfg.root === cfg.state) throw new ConfigError('state', `must differ from root; both are ${show(cfg.root)}`);
   return Object.freeze(cfg);

@@ -5,6 +5,11 @@ import { version } from './runtime/version.js';
 import { status } from './runtime/status.js';
 import { runtimeConfig } from './runtime/runtime-config.js';
 import { updateRuntimeConfig } from './runtime/update-runtime-config.js';
+import { pullImage } from './image/pull-image.js';
+import { imageStatus } from './image/image-status.js';
+import { listImages, streamImages } from './image/list-images.js';
+import { removeImage } from './image/remove-image.js';
+import { imageFsInfo } from './image/image-fs-info.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export type AnyUnary = UnaryHandler<any, any>;
@@ -23,6 +28,13 @@ export function handlers(s: Services): HandlerTable {
       RuntimeConfig: runtimeConfig(s),
       UpdateRuntimeConfig: updateRuntimeConfig(s),
     },
-    ImageService: {},
+    ImageService: {
+      PullImage: pullImage(s),
+      ImageStatus: imageStatus(s),
+      ListImages: listImages(s),
+      StreamImages: streamImages(s),
+      RemoveImage: removeImage(s),
+      ImageFsInfo: imageFsInfo(s),
+    },
   };
 }

@@ -1,0 +1,139 @@
+// One layer of a pull, in one streaming pass:
+//
+//   registry ─▶ blob writer (sha256 + temp file) ─▶ decompress ─▶ sha256 (diff id) ─▶ untar
+//
+// The blob and the unpacked layer are published only when the blob's digest and size and the
+// layer's diff id all check out; otherwise both are thrown away. Every stage is a stream with a
+// bounded buffer, so a layer never sits in memory whole and a slow disk slows the download.
+import { createHash, type Hash } from 'node:crypto';
+import { pipeline, Transform, type Readable } from 'node:stream';
+import type { OpContext } from '../../core/context.js';
+import { internal, toSkiffError } from '../../core/errors.js';
+import type { Digest } from '../../core/ids.js';
+import type { Sys } from '../../sys/index.js';
+import type { ContentStore } from '../content/store.js';
+import { decompressor, type Compression } from './decompress.js';
+import type { LayerStore } from './layer-store.js';
+import { unpackTar, type UnpackStats } from './tar-unpack.js';
+
+export interface PullLayerDeps {
+  readonly content: ContentStore;
+  readonly layers: LayerStore;
+  readonly sys: Sys;
+}
+
+export interface LayerToPull {
+  /** Digest and size of the (compressed) blob, from the manifest. */
+  readonly digest: Digest;
+  readonly size: number;
+  readonly compression: Compression;
+  /** Digest of the uncompressed tar, from the image config. */
+  readonly diffId: Digest;
+  readonly chainId: Digest;
+  readonly parentChainId?: Digest;
+}
+
+/** What the pull had to do: nothing, unpack a blob already stored, or download and unpack. */
+export type PullLayerOutcome = 'present' | 'unpacked' | 'downloaded';
+
+const STAGE_BUFFER = 1024 * 1024;
+
+/** Makes the layer present; `open` is called only when its blob must be downloaded. */
+export async function pullLayer(
+  ctx: OpContext,
+  deps: PullLayerDeps,
+  layer: LayerToPull,
+  open: () => Promise<Readable>,
+): Promise<PullLayerOutcome> {
+  if (deps.layers.get(layer.chainId)) return 'present';
+  let outcome: PullLayerOutcome = 'present';
+  const spec = { chainId: layer.chainId, diffId: layer.diffId, parentChainId: layer.parentChainId };
+  await deps.layers.ensure(ctx, spec, async (tmpDir) => {
+    if (await deps.content.has(layer.digest)) {
+      outcome = 'unpacked';
+      return unpackBlob(ctx, deps, layer, tmpDir);
+    }
+    outcome = 'downloaded';
+    return downloadAndUnpack(ctx, deps, layer, tmpDir, open);
+  });
+  return outcome;
+}
+
+async function downloadAndUnpack(
+  ctx: OpContext,
+  deps: PullLayerDeps,
+  layer: LayerToPull,
+  tmpDir: string,
+  open: () => Promise<Readable>,
+): Promise<UnpackStats> {
+  const decompress = decompressor(layer.compression); // an unsupported format fails before any download
+  const writer = await deps.content.openWriter({ digest: layer.digest, size: layer.size });
+  try {
+    const source = await open();
+    const diff = createHash('sha256');
+    const stats = await unpackThrough(ctx, deps.sys, [source, writer.passThrough(), decompress], diff, tmpDir);
+    const problem = writer.verify() ?? checkDiffId(diff, layer.diffId);
+    if (problem) throw problem;
+    await writer.commit();
+    return stats;
+  } catch (e) {
+    await writer.abort();
+    throw toSkiffError(e, `pulling layer ${layer.digest}`);
+  }
+}
+
+async function unpackBlob(ctx: OpContext, deps: PullLayerDeps, layer: LayerToPull, tmpDir: string): Promise<UnpackStats> {
+  const decompress = decompressor(layer.compression);
+  const diff = createHash('sha256');
+  try {
+    const source = await deps.content.openRead(layer.digest);
+    const stats = await unpackThrough(ctx, deps.sys, [source, decompress], diff, tmpDir);
+    const problem = checkDiffId(diff, layer.diffId);
+    if (problem) throw problem;
+    return stats;
+  } catch (e) {
+    throw toSkiffError(e, `unpacking blob ${layer.digest}`);
+  }
+}
+
+/** Runs the stages, hashes what comes out of them and unpacks it; settles only when all stages have. */
+async function unpackThrough(
+  ctx: OpContext,
+  sys: Sys,
+  stages: [Readable, ...NodeJS.ReadWriteStream[]],
+  diff: Hash,
+  tmpDir: string,
+): Promise<UnpackStats> {
+  const tap = hashTap(diff);
+  const upstream = new Promise<void>((resolve, reject) => {
+    pipeline([...stages, tap], (err) => (err ? reject(err) : resolve()));
+  });
+  upstream.catch(() => undefined); // awaited below
+  let stats: UnpackStats;
+  try {
+    stats = await unpackTar(ctx, tap, tmpDir, sys);
+  } catch (e) {
+    // unpackTar reports a failed stage's own error; here the stages only stop because it did.
+    await upstream.catch(() => undefined);
+    throw e;
+  }
+  // Every stage has flushed: the blob's temp file is complete, the hashes are final.
+  await upstream;
+  return stats;
+}
+
+function hashTap(hash: Hash): Transform {
+  return new Transform({
+    highWaterMark: STAGE_BUFFER,
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      cb(null, chunk);
+    },
+  });
+}
+
+function checkDiffId(diff: Hash, expected: Digest): Error | undefined {
+  const actual = `sha256:${diff.digest('hex')}`;
+  if (actual === expected) return undefined;
+  return internal(`diff id mismatch: the config says ${expected}, the uncompressed layer hashes to ${actual}`);
+}

@@ -1,0 +1,129 @@
+// Where a tar entry may write. Entry names are cleaned lexically (never by asking the kernel), and
+// every parent directory an entry passes through must be a real directory: a symlink planted by an
+// earlier entry ("x -> /etc", then "x/passwd") is refused, not followed.
+//
+// The tree remembers what this unpack created, so the usual case costs no lstat at all: in a target
+// that started empty, a path we did not create does not exist. Paths we did not create (a target
+// that was not empty) are looked up once with lstat and remembered.
+import { lstat, mkdir } from 'node:fs/promises';
+import { hasErrno, invalidArgument, type SkiffError } from '../../core/errors.js';
+
+export type NodeKind = 'dir' | 'symlink' | 'file' | 'other';
+
+interface Known {
+  readonly kind: NodeKind;
+  /** Created by this unpack, so a hard link may point at it. */
+  readonly ours: boolean;
+}
+
+export function refuse(entry: string, why: string): SkiffError {
+  return invalidArgument(`layer entry ${JSON.stringify(entry)} refused: ${why}`);
+}
+
+/**
+ * "/a/./b/", "./a/b" and "a/b" all name a/b; ".." steps back lexically and may not climb above the
+ * layer root. Returns the components, [] for the root, or undefined when the name escapes.
+ */
+export function cleanEntryPath(name: string): string[] | undefined {
+  const out: string[] = [];
+  for (const c of name.split('/')) {
+    if (c === '' || c === '.') continue;
+    if (c === '..') {
+      if (out.length === 0) return undefined;
+      out.pop();
+      continue;
+    }
+    out.push(c);
+  }
+  return out;
+}
+
+export class LayerTree {
+  /** Missing parent directories this unpack had to create. */
+  implicitDirs = 0;
+  private readonly known = new Map<string, Known>([['', { kind: 'dir', ours: false }]]);
+
+  constructor(
+    readonly root: string,
+    /** The target was empty when the unpack began. */
+    private readonly fresh: boolean,
+  ) {}
+
+  abs(rel: string): string {
+    return rel === '' ? this.root : `${this.root}/${rel}`;
+  }
+
+  /** What is at rel now, or undefined when nothing is. Parents must already be verified. */
+  async kindOf(rel: string): Promise<NodeKind | undefined> {
+    return (await this.lookup(rel))?.kind;
+  }
+
+  /** Whether rel was created by this unpack, and as what. */
+  created(rel: string): NodeKind | undefined {
+    const k = this.known.get(rel);
+    return k?.ours ? k.kind : undefined;
+  }
+
+  set(rel: string, kind: NodeKind): void {
+    this.known.set(rel, { kind, ours: true });
+  }
+
+  /** rel is gone, and with it everything below it. */
+  forget(rel: string): void {
+    const k = this.known.get(rel);
+    this.known.delete(rel);
+    if (k?.kind !== 'dir') return;
+    const prefix = `${rel}/`;
+    for (const key of this.known.keys()) if (key.startsWith(prefix)) this.known.delete(key);
+  }
+
+  /**
+   * Makes every parent of comps a real directory inside the root, creating missing ones (0755,
+   * as tar does); refuses when one is a symlink or not a directory.
+   */
+  async ensureParents(comps: readonly string[], entry: string): Promise<void> {
+    if (comps.length <= 1) return;
+    // A known directory's ancestors were verified when it was recorded, and replacing one of
+    // them would have forgotten it.
+    if (this.known.get(comps.slice(0, -1).join('/'))?.kind === 'dir') return;
+    let rel = '';
+    for (let i = 0; i < comps.length - 1; i++) {
+      rel = i === 0 ? comps[0]! : `${rel}/${comps[i]!}`;
+      await this.ensureDir(rel, entry);
+    }
+  }
+
+  /** Makes rel itself a directory (its parents are verified first). */
+  async ensureDir(rel: string, entry: string): Promise<void> {
+    if (rel === '') return;
+    const k = await this.lookup(rel);
+    if (k?.kind === 'dir') return;
+    if (k?.kind === 'symlink') throw refuse(entry, `${rel} is a symlink; nothing is written through one`);
+    if (k !== undefined) throw refuse(entry, `${rel} is not a directory`);
+    if (rel.includes('/')) await this.ensureParents(rel.split('/'), entry);
+    await mkdir(this.abs(rel), 0o755);
+    this.set(rel, 'dir');
+    this.implicitDirs++;
+  }
+
+  private async lookup(rel: string): Promise<Known | undefined> {
+    const k = this.known.get(rel);
+    if (k !== undefined || this.fresh) return k;
+    try {
+      const st = await lstat(this.abs(rel));
+      const kind: NodeKind = st.isDirectory()
+        ? 'dir'
+        : st.isSymbolicLink()
+          ? 'symlink'
+          : st.isFile()
+            ? 'file'
+            : 'other';
+      const found = { kind, ours: false };
+      this.known.set(rel, found);
+      return found;
+    } catch (e) {
+      if (hasErrno(e, 'ENOENT')) return undefined;
+      throw e;
+    }
+  }
+}

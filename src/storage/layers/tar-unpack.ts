@@ -1,0 +1,95 @@
+// Unpacks one layer's tar stream into a directory, in the overlayfs format: whiteouts become 0/0
+// character devices and opaque markers become trusted.overlay.opaque. Nothing is written outside
+// the target (see tar-paths.ts); a refused entry fails the whole layer with InvalidArgument.
+import { readdir } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import * as tar from 'tar-stream';
+import type { OpContext } from '../../core/context.js';
+import { invalidArgument, isSkiffError, SkiffError, toSkiffError } from '../../core/errors.js';
+import type { Sys } from '../../sys/index.js';
+import { captureRawPax } from './pax-raw.js';
+import { TarApplier, type UnpackStats } from './tar-apply.js';
+
+export type { UnpackStats } from './tar-apply.js';
+
+/**
+ * Reads `tarStream` to its end (callers hash it for the diff id, so every byte must pass) and
+ * applies its entries to `targetDir`. On failure the caller removes the directory: entries written
+ * before the failure stay, but none of them outside it.
+ */
+export async function unpackTar(ctx: OpContext, tarStream: Readable, targetDir: string, sys: Sys): Promise<UnpackStats> {
+  const fresh = (await readdir(targetDir)).length === 0;
+  const applier = new TarApplier(ctx, targetDir, fresh, sys);
+  const extract = tar.extract();
+  const takeRawPax = captureRawPax(extract);
+  const feedState: { error?: unknown } = {};
+  const feeding = feed(ctx.signal, tarStream, extract, feedState);
+  // Awaited below; until then its rejection is only recorded.
+  feeding.catch(() => undefined);
+  try {
+    for await (const entry of extract) {
+      const hasPax = entry.header.pax != null;
+      await applier.apply(entry, hasPax ? takeRawPax() : undefined);
+    }
+    await feeding;
+    await applier.finish();
+    return applier.stats;
+  } catch (e) {
+    extract.destroy();
+    tarStream.destroy();
+    await feeding.catch(() => undefined);
+    // Background writes must stop before the caller removes the directory under them.
+    await applier.drain();
+    throw classify(e, feedState.error);
+  }
+}
+
+/** Errors of the source (network, gunzip, digest) keep their kind; the parser's are a bad archive. */
+function classify(e: unknown, sourceError: unknown): SkiffError {
+  if (isSkiffError(e)) return e;
+  if (sourceError !== undefined) return toSkiffError(sourceError, 'reading layer');
+  if (e instanceof Error && (e.name === 'AbortError' || (e as NodeJS.ErrnoException).code !== undefined)) {
+    return toSkiffError(e, 'unpacking layer');
+  }
+  return invalidArgument(`layer is not a valid tar archive: ${e instanceof Error ? e.message : String(e)}`, e);
+}
+
+/** Copies the source into the parser with backpressure; stops when the parser is destroyed. */
+async function feed(signal: AbortSignal, src: Readable, extract: tar.Extract, state: { error?: unknown }): Promise<void> {
+  const onAbort = () => src.destroy(abortError(signal));
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (signal.aborted) throw abortError(signal);
+    for await (const chunk of src) {
+      if (extract.destroyed) return;
+      if (!extract.write(chunk as Buffer)) await drained(extract);
+    }
+    if (!extract.destroyed) extract.end(null);
+  } catch (e) {
+    state.error = e;
+    extract.destroy(e instanceof Error ? e : new Error(String(e)));
+    throw e;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+function drained(w: tar.Extract): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      w.off('drain', done);
+      w.off('close', done);
+      resolve();
+    };
+    w.on('drain', done);
+    w.on('close', done);
+  });
+}
+
+function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && reason.name === 'TimeoutError') {
+    return new SkiffError('DeadlineExceeded', 'unpacking layer: deadline exceeded', { cause: reason });
+  }
+  return new SkiffError('Cancelled', 'unpacking layer: cancelled', { cause: reason });
+}

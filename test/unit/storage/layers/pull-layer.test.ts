@@ -1,0 +1,189 @@
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { isKind } from '../../../../src/core/errors.js';
+import type { Digest } from '../../../../src/core/ids.js';
+import { realSys } from '../../../../src/sys/index.js';
+import { ContentStore } from '../../../../src/storage/content/store.js';
+import { chainIds, LayerStore } from '../../../../src/storage/layers/layer-store.js';
+import { pullLayer, type LayerToPull } from '../../../../src/storage/layers/pull-layer.js';
+import { buildTar, gzip, makeTempDir, removeDir, streamOf, testContext, type TarEntry } from './fixtures.js';
+
+const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}` as Digest;
+
+async function layerOf(entries: TarEntry[], parent?: Digest) {
+  const tar = await buildTar(entries);
+  const blob = gzip(tar);
+  const diffId = sha(tar);
+  const chainId = parent ? chainIds([parent, diffId])[1]! : diffId;
+  const layer: LayerToPull = {
+    digest: sha(blob),
+    size: blob.length,
+    compression: 'gzip',
+    diffId,
+    chainId,
+    ...(parent ? { parentChainId: parent } : {}),
+  };
+  return { tar, blob, layer };
+}
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('storage/layers/pull-layer', () => {
+  let dir: string;
+  let content: ContentStore;
+  let layers: LayerStore;
+  const sys = realSys();
+
+  beforeEach(async () => {
+    dir = await makeTempDir('pull');
+    content = new ContentStore(join(dir, 'content'));
+    layers = new LayerStore(join(dir, 'layers'), sys);
+    await content.init();
+    await layers.init();
+  });
+  afterEach(async () => removeDir(dir));
+
+  const deps = () => ({ content, layers, sys });
+
+  /** Nothing published and no temp file left: the stores look as if the pull never happened. */
+  async function expectNothingPublished(layer: LayerToPull) {
+    expect(await content.has(layer.digest)).to.equal(false);
+    expect(layers.get(layer.chainId)).to.equal(undefined);
+    expect(await readdir(join(dir, 'content', 'ingest'))).to.deep.equal([]);
+    expect(await readdir(join(dir, 'layers'))).to.deep.equal(['index']);
+  }
+
+  it('downloads, stores and unpacks in one pass, then does nothing the second time', async () => {
+    const payload = randomBytes(3_000_000);
+    const { blob, layer } = await layerOf([
+      { name: 'bin', type: 'directory' },
+      { name: 'bin/app', body: payload, mode: 0o755 },
+    ]);
+    let opens = 0;
+    const open = async () => {
+      opens++;
+      return streamOf(blob, 16_384);
+    };
+    expect(await pullLayer(testContext(), deps(), layer, open)).to.equal('downloaded');
+    expect((await readFile(content.path(layer.digest))).equals(blob)).to.equal(true);
+    expect((await readFile(join(layers.path(layer.chainId), 'bin/app'))).equals(payload)).to.equal(true);
+    expect(await pullLayer(testContext(), deps(), layer, open)).to.equal('present');
+    expect(opens).to.equal(1);
+  });
+
+  it('unpacks from a stored blob without downloading', async () => {
+    const { blob, layer } = await layerOf([{ name: 'f', body: 'from the blob' }]);
+    await content.ingest(testContext(), { digest: layer.digest }, async () => streamOf(blob));
+    const outcome = await pullLayer(testContext(), deps(), layer, async () => {
+      throw new Error('must not download');
+    });
+    expect(outcome).to.equal('unpacked');
+    expect(await readFile(join(layers.path(layer.chainId), 'f'), 'utf8')).to.equal('from the blob');
+  });
+
+  it('publishes nothing when the blob digest does not match', async () => {
+    const { blob, layer } = await layerOf([{ name: 'f', body: 'x' }]);
+    const bad = { ...layer, digest: sha(Buffer.from('other')) };
+    const e = await rejection(pullLayer(testContext(), deps(), bad, async () => streamOf(blob)));
+    expect((e as Error).message).to.contain('digest mismatch');
+    await expectNothingPublished(bad);
+  });
+
+  it('publishes nothing when the blob is longer than the manifest says', async () => {
+    const { blob, layer } = await layerOf([{ name: 'f', body: randomBytes(100_000) }]);
+    const bad = { ...layer, size: 1000 };
+    const e = await rejection(pullLayer(testContext(), deps(), bad, async () => streamOf(blob, 512)));
+    expect((e as Error).message).to.contain('size mismatch');
+    await expectNothingPublished(bad);
+  });
+
+  it('publishes nothing when the diff id does not match', async () => {
+    const { blob, layer } = await layerOf([{ name: 'f', body: 'x' }]);
+    const bad = { ...layer, diffId: sha(Buffer.from('not this tar')), chainId: sha(Buffer.from('not this tar')) };
+    const e = await rejection(pullLayer(testContext(), deps(), bad, async () => streamOf(blob)));
+    expect(isKind(e, 'Internal')).to.equal(true);
+    expect((e as Error).message).to.contain('diff id mismatch');
+    await expectNothingPublished(bad);
+  });
+
+  it('publishes nothing when an entry is refused, and names it', async () => {
+    const { blob, layer } = await layerOf([
+      { name: 'l', type: 'symlink', linkname: '/etc' },
+      { name: 'l/evil', body: 'x' },
+    ]);
+    const e = await rejection(pullLayer(testContext(), deps(), layer, async () => streamOf(blob)));
+    expect(isKind(e, 'InvalidArgument')).to.equal(true);
+    expect((e as Error).message).to.contain('"l/evil"');
+    await expectNothingPublished(layer);
+  });
+
+  it('publishes nothing when the download breaks off', async () => {
+    const { blob, layer } = await layerOf([{ name: 'f', body: randomBytes(200_000) }]);
+    const open = async (): Promise<Readable> => {
+      const s = streamOf(blob.subarray(0, 50_000), 4096);
+      s.on('end', () => undefined);
+      return s;
+    };
+    const e = await rejection(pullLayer(testContext(), deps(), layer, open));
+    expect(e).to.be.instanceOf(Error);
+    await expectNothingPublished(layer);
+  });
+
+  it('refuses zstd on a Node without it, before downloading', async function () {
+    if (typeof (await import('node:zlib') as Record<string, unknown>).createZstdDecompress === 'function') this.skip();
+    const { blob, layer } = await layerOf([{ name: 'f', body: 'x' }]);
+    let opened = false;
+    const e = await rejection(
+      pullLayer(testContext(), deps(), { ...layer, compression: 'zstd' }, async () => {
+        opened = true;
+        return streamOf(blob);
+      }),
+    );
+    expect(isKind(e, 'FailedPrecondition')).to.equal(true);
+    expect(opened).to.equal(false);
+  });
+
+  it('mounts as overlay lowers: whiteouts hide files, opaque dirs hide the lower contents', async function () {
+    this.timeout(20_000);
+    const lower = await layerOf([
+      { name: 'etc', type: 'directory' },
+      { name: 'etc/keep', body: 'kept' },
+      { name: 'etc/gone', body: 'should be hidden' },
+      { name: 'cache', type: 'directory' },
+      { name: 'cache/old', body: 'old' },
+    ]);
+    const upper = await layerOf(
+      [
+        { name: 'etc/.wh.gone', body: '' },
+        { name: 'cache', type: 'directory' },
+        { name: 'cache/.wh..wh..opq', body: '' },
+        { name: 'cache/new', body: 'new' },
+      ],
+      lower.layer.chainId,
+    );
+    await pullLayer(testContext(), deps(), lower.layer, async () => streamOf(lower.blob));
+    await pullLayer(testContext(), deps(), upper.layer, async () => streamOf(upper.blob));
+    const target = join(dir, 'mnt');
+    await mkdir(target);
+    const lowerdir = layers.lowerDirs(upper.layer.chainId).join(':');
+    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lowerdir}`, target]);
+    try {
+      expect((await readdir(join(target, 'etc'))).sort()).to.deep.equal(['keep']);
+      expect(await readFile(join(target, 'etc/keep'), 'utf8')).to.equal('kept');
+      expect((await readdir(join(target, 'cache'))).sort()).to.deep.equal(['new']);
+    } finally {
+      execFileSync('umount', [target]);
+    }
+  });
+});

@@ -33,6 +33,7 @@ execFileSync(
     `--ts_proto_opt=${TS_PROTO_OPTS}`,
     `-I${join(top, 'proto')}`,
     join(top, 'proto/runtime/v1/api.proto'),
+    join(top, 'proto/skiff/v1/admin.proto'),
   ],
   { stdio: 'inherit' },
 );

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import type { Config } from './config/schema.js';
 
 export interface Cli {
+  readonly positionals: readonly string[];
   readonly configPath: string | undefined;
   readonly overrides: Partial<Config>;
   readonly help: boolean;
@@ -12,6 +13,11 @@ export interface Cli {
 export const USAGE = `Usage: skiffd [options]
 
 Runs the Skiff CRI runtime in the foreground.
+
+       skiffd images import FILE [options]
+
+Loads the images of an OCI archive or a \`docker save\` archive (tar, or tar.gz) into the image
+store: through the running daemon when there is one, else directly.
 
 Options:
   --config FILE        YAML config (default /etc/skiff/config.yaml; a missing default file means all defaults)
@@ -26,13 +32,13 @@ Options:
 
 export class UsageError extends Error {}
 
-export function parseCli(argv: string[]): Cli {
+export function parseCli(argv: string[], allowPositionals = false): Cli {
   let parsed;
   try {
     parsed = parseArgs({
       args: argv,
       strict: true,
-      allowPositionals: false,
+      allowPositionals,
       options: {
         config: { type: 'string' },
         root: { type: 'string' },
@@ -56,9 +62,16 @@ export function parseCli(argv: string[]): Cli {
     logFormat: v['log-format'],
   };
   return {
+    positionals: parsed.positionals,
     configPath: v.config,
     overrides: overrides as Partial<Config>,
     help: v.help === true,
     version: v.version === true,
   };
+}
+
+/** One line on stderr and an exit status: what a person at a terminal needs when a command fails. */
+export function fatal(message: string, code: number): number {
+  process.stderr.write(`skiffd: ${message}\n`);
+  return code;
 }

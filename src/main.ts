@@ -3,7 +3,7 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { ConfigError } from './config/schema.js';
 import { loadConfig } from './config/load.js';
-import { parseCli, UsageError, USAGE } from './cli.js';
+import { fatal, parseCli, UsageError, USAGE } from './cli.js';
 import { createLogger } from './log/logger.js';
 import { realSys } from './sys/index.js';
 import { Paths } from './state/paths.js';
@@ -14,11 +14,8 @@ import { probeHost } from './runtime/host-info.js';
 import { backgroundContext } from './core/context.js';
 import { isRuntimeSettings, RuntimeInfo } from './core/runtime-info.js';
 import { isSkiffError } from './core/errors.js';
-import { ImageService } from './core/image/image-service.js';
-import { ContentStore } from './storage/content/store.js';
-import { LayerStore } from './storage/layers/layer-store.js';
-import { ImageStore } from './storage/images/image-store.js';
-import { RegistryClient } from './storage/registry/client.js';
+import { openImageService } from './compose.js';
+import { imagesCommand } from './images-cli.js';
 import { ReadinessGate } from './cri/instrument.js';
 import { CriServer } from './cri/server.js';
 import { handlers } from './cri/handlers.js';
@@ -30,13 +27,8 @@ async function packageVersion(): Promise<string> {
     : '0.0.0';
 }
 
-/** One line on stderr and an exit status: what a person at a terminal needs when start-up fails. */
-function fatal(message: string, code: number): number {
-  process.stderr.write(`skiffd: ${message}\n`);
-  return code;
-}
-
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'images') return imagesCommand(argv.slice(1));
   let cli;
   try {
     cli = parseCli(argv);
@@ -66,13 +58,14 @@ export async function main(argv: string[]): Promise<number> {
   const paths = new Paths({ root: config.root, state: config.state });
   const socket = config.socket || paths.defaultSocket;
 
+  const sys = realSys();
   let lock: DaemonLock | undefined;
   const gate = new ReadinessGate();
   let server: CriServer | undefined;
   try {
     await mkdir(config.root, { recursive: true, mode: 0o711 });
     await mkdir(config.state, { recursive: true, mode: 0o711 });
-    lock = acquireDaemonLock(realSys(), paths.lockFile);
+    lock = acquireDaemonLock(sys, paths.lockFile);
 
     const ctx = backgroundContext(log, 30_000);
     const helpers = new HelperRunner();
@@ -85,21 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     );
     await runtime.load();
 
-    const sys = realSys();
-    const content = new ContentStore(paths.contentDir);
-    const layers = new LayerStore(paths.layersDir, sys);
-    const imageStore = new ImageStore(paths.imagesDir);
-    await Promise.all([content.init(), layers.init()]);
-    for (const bad of await imageStore.load()) log.warn('image record ignored', bad);
-    const images = new ImageService({
-      registryConfig: config.registry,
-      registry: new RegistryClient(config.registry, log),
-      content,
-      layers,
-      images: imageStore,
-      sys,
-      fsMountpoint: paths.layersDir,
-    });
+    const images = await openImageService(config, paths, log, sys);
 
     server = new CriServer({ log, gate }, handlers({ runtime, images }));
     await server.listen(socket);

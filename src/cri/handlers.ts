@@ -1,4 +1,4 @@
-// The RPCs Skiff serves, by their CRI name. An RPC missing here answers UNIMPLEMENTED, naming itself.
+// The RPCs Skiff serves, by their CRI (or admin) name. An RPC missing here answers UNIMPLEMENTED, naming itself.
 import type { StreamHandler, UnaryHandler } from './instrument.js';
 import type { Services } from './services.js';
 import { version } from './runtime/version.js';
@@ -10,6 +10,7 @@ import { imageStatus } from './image/image-status.js';
 import { listImages, streamImages } from './image/list-images.js';
 import { removeImage } from './image/remove-image.js';
 import { imageFsInfo } from './image/image-fs-info.js';
+import { importImages } from './admin/import-images.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export type AnyUnary = UnaryHandler<any, any>;
@@ -18,6 +19,8 @@ export type AnyStream = StreamHandler<any, any>;
 export interface HandlerTable {
   readonly RuntimeService: Readonly<Record<string, AnyUnary | AnyStream>>;
   readonly ImageService: Readonly<Record<string, AnyUnary | AnyStream>>;
+  /** Skiff's own API for its command line (proto/skiff/v1/admin.proto). */
+  readonly Admin: Readonly<Record<string, AnyUnary | AnyStream>>;
 }
 
 export function handlers(s: Services): HandlerTable {
@@ -35,6 +38,9 @@ export function handlers(s: Services): HandlerTable {
       StreamImages: streamImages(s),
       RemoveImage: removeImage(s),
       ImageFsInfo: imageFsInfo(s),
+    },
+    Admin: {
+      ImportImages: importImages(s),
     },
   };
 }

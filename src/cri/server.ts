@@ -5,11 +5,16 @@ import { chmod, lstat, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { Server, ServerCredentials, status, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ImageServiceService, RuntimeServiceService } from '../generated/runtime/v1/api.js';
+import { AdminService } from '../generated/skiff/v1/admin.js';
 import { failedPrecondition, hasErrno, SkiffError } from '../core/errors.js';
 import { serverStream, unary, type EdgeDeps } from './instrument.js';
 import type { AnyStream, AnyUnary, HandlerTable } from './handlers.js';
 
-const SERVICES = { RuntimeService: RuntimeServiceService, ImageService: ImageServiceService } as const;
+const SERVICES = {
+  RuntimeService: RuntimeServiceService,
+  ImageService: ImageServiceService,
+  Admin: AdminService,
+} as const;
 
 /** The RPC name ("Version") from a method path ("/runtime.v1.RuntimeService/Version"). */
 export function rpcName(path: string): string {

@@ -74,8 +74,8 @@ describe('skiffd over its CRI socket', function () {
   it('answers an RPC it does not serve yet with UNIMPLEMENTED naming the RPC', async function () {
     const e = await expectCode(call(d.runtime, 'runPodSandbox', {}), grpcStatus.UNIMPLEMENTED);
     expect(e.details).to.contain('RunPodSandbox');
-    const e2 = await expectCode(call(d.images, 'listImages', {}), grpcStatus.UNIMPLEMENTED);
-    expect(e2.details).to.contain('ListImages');
+    const e2 = await expectCode(call(d.runtime, 'createContainer', {}), grpcStatus.UNIMPLEMENTED);
+    expect(e2.details).to.contain('CreateContainer');
   });
 
   it('answers an unserved streaming RPC with UNIMPLEMENTED naming it', async function () {

@@ -62,7 +62,9 @@ export class TestDaemon {
 
   /** Starts skiffd and resolves once it logs that it serves the socket. */
   async start(extra: string[] = []): Promise<void> {
-    const child = spawn(process.execPath, [SKIFFD, ...this.args(extra)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // SKIFF_NODE_ARGS (e.g. "--cpu-prof") reaches the daemon's node for profiling benchmarks.
+    const nodeArgs = (process.env.SKIFF_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, SKIFFD, ...this.args(extra)], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = child;
     const from = this.log.length;
     const append = (b: Buffer) => (this.log += b.toString());

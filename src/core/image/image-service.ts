@@ -8,6 +8,8 @@ import type { LayerStore } from '../../storage/layers/layer-store.js';
 import { chainIds } from '../../storage/layers/layer-store.js';
 import { pullLayer } from '../../storage/layers/pull-layer.js';
 import type { RegistryClient, ResolvedImage } from '../../storage/registry/client.js';
+import type { Compression } from '../../storage/registry/manifest.js';
+import { readImageArchive } from '../../storage/images/archive.js';
 import { parseReference, type ImageReference } from '../../util/image-reference.js';
 import { imageUser, parseImageConfig } from '../../storage/images/image-config.js';
 import type { ImageRecord, ImageStore, LayerRecord } from '../../storage/images/image-store.js';
@@ -42,11 +44,25 @@ const HEX_PREFIX = /^[0-9a-f]{3,63}$/;
 
 type Found = { record: ImageRecord; via: 'id' | 'tag' | 'digest'; ref?: string };
 
+interface InstallSpec {
+  /** For messages: the reference or archive the image comes from. */
+  readonly what: string;
+  readonly repoTags: readonly string[];
+  readonly repoDigests: readonly string[];
+  readonly manifestDigest: Digest;
+  readonly manifestSize: number;
+  readonly configDigest: Digest;
+  readonly configBytes: Buffer;
+  readonly layers: readonly { digest: Digest; size: number; mediaType: string; compression: Compression }[];
+}
+
 export class ImageService {
   private readonly pulls = new SingleFlight<string, ImageView>();
   /** Record changes (retag, untag, delete + GC) happen one at a time. */
   private readonly mutations = new KeyedMutex<'images'>();
   private readonly pinned: ReadonlySet<string>;
+  /** Blobs and layers of installs in progress, which garbage collection must not take. */
+  private readonly leases = new Map<symbol, ReadonlySet<string>>();
 
   constructor(private readonly d: ImageServiceDeps) {
     // The config normalised these already.
@@ -74,73 +90,133 @@ export class ImageService {
   private async pullOnce(ctx: OpContext, ref: ImageReference, auth?: PullAuth): Promise<ImageView> {
     const started = Date.now();
     const resolved = await this.d.registry.resolve(ctx, ref, auth);
-    const config = parseImageConfig(resolved.configBytes);
-    const manifestLayers = resolved.manifest.layers;
-    if (config.diffIds.length !== manifestLayers.length) {
+    await this.storeSmallBlobs(resolved);
+    const tag = ref.tag !== undefined && ref.digest === undefined ? `${ref.name}:${ref.tag}` : undefined;
+    const record = await this.install(
+      ctx,
+      {
+        what: ref.toString(),
+        repoTags: tag ? [tag] : [],
+        repoDigests: [`${ref.name}@${resolved.repoDigest}`],
+        manifestDigest: resolved.manifestDigest,
+        manifestSize: resolved.manifestBytes.length,
+        configDigest: resolved.manifest.config.digest,
+        configBytes: resolved.configBytes,
+        layers: resolved.manifest.layers,
+      },
+      async (digest) => (await this.d.registry.openBlob(ctx, resolved, digest, auth)).stream,
+    );
+    ctx.log.info('image pulled', {
+      image: ref.toString(),
+      id: record.id,
+      endpoint: resolved.endpoint.url,
+      layers: record.layers.length,
+      bytes: record.size,
+      ms: Date.now() - started,
+    });
+    return this.view(record);
+  }
+
+  /**
+   * Loads the images of an OCI or docker-save archive (air-gapped nodes). Blobs the archive holds
+   * for other platforms are collected afterwards.
+   */
+  async importArchive(ctx: OpContext, file: string): Promise<ImageView[]> {
+    const images = await readImageArchive(ctx, file, this.d.content, {
+      defaultRegistry: this.d.registryConfig.defaultRegistry,
+    });
+    const out: ImageView[] = [];
+    for (const img of images) {
+      const record = await this.install(
+        ctx,
+        {
+          what: `${file} (${img.configDigest})`,
+          repoTags: img.tags,
+          repoDigests: img.tags.map((t) => `${this.parse(t).name}@${img.manifestDigest}`),
+          manifestDigest: img.manifestDigest,
+          manifestSize: img.manifestBytes.length,
+          configDigest: img.configDigest,
+          configBytes: img.configBytes,
+          layers: img.layers,
+        },
+        (digest) => this.d.content.openRead(digest),
+      );
+      out.push(this.view(record));
+    }
+    await this.mutations.run('images', () => this.collectGarbage(ctx));
+    ctx.log.info('images imported', { file, images: out.map((v) => v.record.id) });
+    return out;
+  }
+
+  /**
+   * Unpacks the layers (downloading through `open` what is not stored yet) and writes the record,
+   * adding these tags and digests to whatever the image already had.
+   */
+  private async install(
+    ctx: OpContext,
+    img: InstallSpec,
+    open: (digest: Digest) => Promise<Readable>,
+  ): Promise<ImageRecord> {
+    const config = parseImageConfig(img.configBytes);
+    if (config.diffIds.length !== img.layers.length) {
       throw internal(
-        `image ${ref}: the manifest has ${manifestLayers.length} layers but the config lists ${config.diffIds.length} diff ids`,
+        `image ${img.what}: the manifest has ${img.layers.length} layers but the config lists ${config.diffIds.length} diff ids`,
       );
     }
     const chain = chainIds(config.diffIds);
-    await this.storeSmallBlobs(resolved);
-
-    const layers: LayerRecord[] = manifestLayers.map((l, i) => ({
+    const layers: LayerRecord[] = img.layers.map((l, i) => ({
       digest: l.digest,
       size: l.size,
       mediaType: l.mediaType,
       diffId: config.diffIds[i] as Digest,
       chainId: chain[i] as Digest,
     }));
-    // Layers stack on their parents only at mount time, so all of them can unpack at once.
-    await forEachLimit(manifestLayers, LAYER_PARALLELISM, async (l, i) => {
-      const rec = layers[i] as LayerRecord;
-      const parentChainId = i > 0 ? chain[i - 1] : undefined;
-      await pullLayer(
-        ctx,
-        { content: this.d.content, layers: this.d.layers, sys: this.d.sys },
-        {
-          digest: l.digest,
-          size: l.size,
-          compression: l.compression,
-          diffId: rec.diffId,
-          chainId: rec.chainId,
-          ...(parentChainId ? { parentChainId } : {}),
-        },
-        async (): Promise<Readable> => (await this.d.registry.openBlob(ctx, resolved, l.digest, auth)).stream,
-      );
-    });
-
-    const id = resolved.manifest.config.digest;
-    const size =
-      layers.reduce((n, l) => n + l.size, 0) + resolved.configBytes.length + resolved.manifestBytes.length;
-    const record = await this.mutations.run('images', async () => {
-      const prev = this.d.images.get(id);
-      const tag = ref.tag !== undefined && ref.digest === undefined ? `${ref.name}:${ref.tag}` : undefined;
-      const repoDigest = `${ref.name}@${resolved.repoDigest}`;
-      const next: ImageRecord = {
-        id,
-        repoTags: union(prev?.repoTags, tag),
-        repoDigests: union(prev?.repoDigests, repoDigest),
-        manifestDigest: resolved.manifestDigest,
-        size,
-        layers,
-        config: config.runtime,
-        architecture: config.architecture,
-        os: config.os,
-        pulledAt: new Date().toISOString(),
-      };
-      await this.d.images.put(next);
-      return next;
-    });
-    ctx.log.info('image pulled', {
-      image: ref.toString(),
-      id,
-      endpoint: resolved.endpoint.url,
-      layers: layers.length,
-      bytes: size,
-      ms: Date.now() - started,
-    });
-    return this.view(record);
+    // Until the record exists, nothing refers to these blobs and layers: keep GC off them.
+    const lease = Symbol(img.what);
+    this.leases.set(lease, new Set([img.configDigest, img.manifestDigest, ...layers.flatMap((l) => [l.digest, l.chainId])]));
+    try {
+      // Layers stack on their parents only at mount time, so all of them can unpack at once. The
+      // first failure stops the others: the pull has failed, their bandwidth is wasted.
+      const stopOthers = new AbortController();
+      const layerCtx: OpContext = { ...ctx, signal: AbortSignal.any([ctx.signal, stopOthers.signal]) };
+      await forEachLimit(img.layers, LAYER_PARALLELISM, stopOthers, async (l, i) => {
+        const rec = layers[i] as LayerRecord;
+        const parentChainId = i > 0 ? chain[i - 1] : undefined;
+        await pullLayer(
+          layerCtx,
+          { content: this.d.content, layers: this.d.layers, sys: this.d.sys },
+          {
+            digest: l.digest,
+            size: l.size,
+            compression: l.compression,
+            diffId: rec.diffId,
+            chainId: rec.chainId,
+            ...(parentChainId ? { parentChainId } : {}),
+          },
+          () => open(l.digest),
+        );
+      });
+      const size = layers.reduce((n, l) => n + l.size, 0) + img.configBytes.length + img.manifestSize;
+      return await this.mutations.run('images', async () => {
+        const prev = this.d.images.get(img.configDigest);
+        const next: ImageRecord = {
+          id: img.configDigest,
+          repoTags: union(prev?.repoTags, img.repoTags),
+          repoDigests: union(prev?.repoDigests, img.repoDigests),
+          manifestDigest: img.manifestDigest,
+          size,
+          layers,
+          config: config.runtime,
+          architecture: config.architecture,
+          os: config.os,
+          pulledAt: new Date().toISOString(),
+        };
+        await this.d.images.put(next);
+        return next;
+      });
+    } finally {
+      this.leases.delete(lease);
+    }
   }
 
   /** Manifest, index and config go to the content store too, so GC and import see one model. */
@@ -225,6 +301,12 @@ export class ImageService {
   private async collectGarbage(ctx: OpContext): Promise<void> {
     const liveBlobs = new Set<string>();
     const liveLayers = new Set<string>(this.d.layerUsers?.layersInUse() ?? []);
+    for (const lease of this.leases.values()) {
+      for (const x of lease) {
+        liveBlobs.add(x);
+        liveLayers.add(x);
+      }
+    }
     for (const r of this.d.images.all()) {
       liveBlobs.add(r.id);
       liveBlobs.add(r.manifestDigest);
@@ -287,13 +369,18 @@ export class ImageService {
   }
 }
 
-function union(list: readonly string[] | undefined, add: string | undefined): string[] {
+function union(list: readonly string[] | undefined, add: readonly string[]): string[] {
   const out = [...(list ?? [])];
-  if (add !== undefined && !out.includes(add)) out.push(add);
+  for (const a of add) if (!out.includes(a)) out.push(a);
   return out;
 }
 
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+async function forEachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  onFailure: AbortController,
+  fn: (item: T, i: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failed: unknown;
   const worker = async () => {
@@ -302,7 +389,10 @@ async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T,
       try {
         await fn(items[i] as T, i);
       } catch (e) {
-        failed ??= e;
+        if (failed === undefined) {
+          failed = e;
+          onFailure.abort(e);
+        }
       }
     }
   };

@@ -4,7 +4,7 @@
 // cleanupIngest() removes.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { OpContext } from '../../core/context.js';
@@ -138,6 +138,32 @@ export class ContentStore {
       publish: (path) => this.publish(expected.digest, path),
       release: () => this.active.delete(tmp),
     });
+  }
+
+  /**
+   * Publishes a file the caller wrote into the ingest area (`<dir>/ingest/`) and hashed while writing
+   * it: for bytes whose digest is known only once they have all been read (members of an image
+   * archive). The caller vouches for the digest; the size is checked and the file fsynced here.
+   * The temp file is gone afterwards, published or not.
+   */
+  async publishFile(tmpPath: string, digest: Digest, size: number): Promise<void> {
+    // Checked before anything is removed: a wrong path must not cost someone else's file.
+    if (dirname(tmpPath) !== this.ingestDir) throw internal(`${tmpPath} is not in the ingest area ${this.ingestDir}`);
+    try {
+      parseDigest(digest);
+      const fh = await open(tmpPath, 'r');
+      try {
+        const actual = (await fh.stat()).size;
+        if (actual !== size) throw internal(`size mismatch: ${tmpPath} has ${actual} bytes, expected ${size}`);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await this.publish(digest, tmpPath);
+    } catch (e) {
+      await rm(tmpPath, { force: true });
+      throw toSkiffError(e, `publishing blob ${digest}`);
+    }
   }
 
   /** Renames a verified, fsynced temp file into place; a blob already present is kept as it is. */

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OpContext } from '../../core/context.js';
-import { hasErrno, notFound, toSkiffError } from '../../core/errors.js';
+import { hasErrno, isSkiffError, notFound, toSkiffError } from '../../core/errors.js';
 import { isDigest, type Digest } from '../../core/ids.js';
 import { KeyedMutex, SingleFlight } from '../../core/keyed-mutex.js';
 import { RecordStore } from '../../state/record-store.js';
@@ -210,7 +210,7 @@ export class LayerStore {
       await rm(tmp, { recursive: true, force: true });
       await rm(final, { recursive: true, force: true });
       this.taken.delete(n);
-      throw toSkiffError(e, `unpacking layer ${spec.diffId}`);
+      throw isSkiffError(e) ? e : toSkiffError(e, `unpacking layer ${spec.diffId}`);
     }
   }
 

@@ -1,15 +1,32 @@
-// Applies tar entries to a layer directory, one entry at a time, in archive order. Small files are
-// written in the background (a bounded window), because their open/write/chown/chmod/utimes/close
-// round trips through the thread pool would otherwise dominate a layer of many small files; every
-// later entry that touches such a path waits for its write first.
-import { constants as fsc } from 'node:fs';
-import { chmod, lchown, link, lutimes, mkdir, open, rm, symlink, type FileHandle } from 'node:fs/promises';
+// Applies tar entries to a layer directory, one at a time, in archive order.
+//
+// Metadata calls and small files are synchronous on purpose. Measured on the 2-core VM: a layer of
+// 10,000 4 KiB files took 1.4–1.9 s with fs/promises (each call costs ~20 µs of main-thread time
+// just to hand it to the thread pool, and a file needs six) against ~0.2 s for GNU tar. One small
+// file's open/write/chown/chmod/utimes/close blocks the event loop for tens of microseconds, and
+// the loop runs between entries. Bodies of large files stream with async writes.
+import {
+  chmodSync,
+  closeSync,
+  constants as fsc,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  rmSync,
+  symlinkSync,
+  writevSync,
+} from 'node:fs';
 import type { Extract, Header } from 'tar-stream';
 import type { OpContext } from '../../core/context.js';
 import { isSkiffError, toSkiffError } from '../../core/errors.js';
 import { makedev, SyscallError, type Sys } from '../../sys/index.js';
-import { readAll, skipBody, writeBody, writevAll } from './file-data.js';
-import { cleanEntryPath, LayerTree, refuse, type NodeKind } from './tar-paths.js';
+import { readAll, skipBody, writeBody } from './file-data.js';
+import { cleanEntryPath, LayerTree, refuse } from './tar-paths.js';
 
 export interface UnpackStats {
   /** Entries in the archive. */
@@ -36,9 +53,8 @@ const WHITEOUT = '.wh.';
 const OPAQUE = '.wh..wh..opq';
 const OPAQUE_XATTR = 'trusted.overlay.opaque';
 const XATTR_PAX = 'SCHILY.xattr.';
+/** Bodies up to this size are read whole and written with one synchronous writev. */
 const SMALL_FILE = 256 * 1024;
-const MAX_PENDING = 64;
-const MAX_PENDING_BYTES = 16 * 1024 * 1024;
 // Never through a symlink, never over an existing file (Node adds O_CLOEXEC itself).
 const CREATE = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
 const S_IFCHR = 0o020000;
@@ -49,9 +65,6 @@ const BLOCK = 4096;
 export class TarApplier {
   readonly stats: UnpackStats = { entries: 0, bytes: 0, inodes: 0 };
   private readonly tree: LayerTree;
-  private readonly pending = new Map<string, Promise<void>>();
-  private pendingBytes = 0;
-  private failure: unknown;
   /** Directory times are set last: creating entries inside a directory changes its mtime. */
   private readonly dirTimes = new Map<string, Meta>();
 
@@ -65,7 +78,6 @@ export class TarApplier {
   }
 
   async apply(entry: Entry, rawPax: ReadonlyMap<string, Buffer> | undefined): Promise<void> {
-    if (this.failure !== undefined) throw this.failure;
     const h = entry.header;
     this.stats.entries++;
     try {
@@ -76,23 +88,11 @@ export class TarApplier {
     }
   }
 
-  /** Waits for background writes, then sets directory times. */
-  async finish(): Promise<void> {
-    await this.drain();
-    if (this.failure !== undefined) throw this.failure;
+  /** Sets directory times, now that nothing more is created inside them. */
+  finish(): void {
     this.stats.inodes += this.tree.implicitDirs;
     this.stats.bytes += this.tree.implicitDirs * BLOCK;
-    const dirs = [...this.dirTimes];
-    for (let i = 0; i < dirs.length; i += MAX_PENDING) {
-      await Promise.all(
-        dirs.slice(i, i + MAX_PENDING).map(([rel, m]) => lutimes(this.tree.abs(rel), m.atime, m.mtime)),
-      );
-    }
-  }
-
-  /** Waits for every background write; their errors are kept in `failure`. */
-  async drain(): Promise<void> {
-    while (this.pending.size > 0) await Promise.all([...this.pending.values()]);
+    for (const [rel, m] of this.dirTimes) lutimesSync(this.tree.abs(rel), m.atime, m.mtime);
   }
 
   private async applyOne(entry: Entry, h: Header, rawPax: ReadonlyMap<string, Buffer> | undefined): Promise<void> {
@@ -113,7 +113,6 @@ export class TarApplier {
       if (h.type !== 'directory') throw refuse(name, 'the layer root can only be a directory');
       return this.dirMeta(rel, meta);
     }
-    if (this.pending.has(rel)) await this.pending.get(rel);
     switch (h.type) {
       case 'directory':
         return this.directory(name, comps, rel, meta);
@@ -133,87 +132,61 @@ export class TarApplier {
     }
   }
 
-  private async directory(name: string, comps: string[], rel: string, meta: Meta): Promise<void> {
-    await this.tree.ensureParents(comps, name);
-    if ((await this.tree.kindOf(rel)) !== 'dir') {
-      await this.clear(rel);
-      await mkdir(this.tree.abs(rel), 0o700);
+  private directory(name: string, comps: string[], rel: string, meta: Meta): void {
+    this.tree.ensureParents(comps, name);
+    if (this.tree.kindOf(rel) !== 'dir') {
+      this.clear(rel);
+      mkdirSync(this.tree.abs(rel), 0o700);
       this.tree.set(rel, 'dir');
       this.count(BLOCK);
     }
-    await this.dirMeta(rel, meta);
+    this.dirMeta(rel, meta);
   }
 
-  private async dirMeta(rel: string, meta: Meta): Promise<void> {
+  private dirMeta(rel: string, meta: Meta): void {
     const abs = this.tree.abs(rel);
-    await lchown(abs, meta.uid, meta.gid);
-    await chmod(abs, meta.mode);
+    lchownSync(abs, meta.uid, meta.gid);
+    chmodSync(abs, meta.mode); // a directory we verified; chmod has no "l" form
     this.setXattrs(abs, meta);
     this.dirTimes.set(rel, meta);
   }
 
   private async file(name: string, comps: string[], rel: string, meta: Meta, size: number, body: Entry): Promise<void> {
-    await this.prepare(name, comps, rel);
+    // The body is read before anything is created, so the tree never waits on the network half-made.
+    const data = size <= SMALL_FILE ? await readAll(body) : undefined;
+    this.prepare(name, comps, rel);
     const abs = this.tree.abs(rel);
+    const fd = openSync(abs, CREATE, 0o600);
     this.tree.set(rel, 'file');
     this.count(Math.ceil(size / BLOCK) * BLOCK);
-    if (size > SMALL_FILE) {
-      const fh = await open(abs, CREATE, 0o600);
-      try {
-        await writeBody(fh, body);
-        await this.fileMeta(fh, abs, meta);
-      } finally {
-        await fh.close();
-      }
-      return;
+    try {
+      if (data === undefined) await writeBody(fd, body);
+      else if (data.length > 0) writevAllSync(fd, data);
+      // chown drops setuid bits and file capabilities, so it goes first.
+      fchownSync(fd, meta.uid, meta.gid);
+      fchmodSync(fd, meta.mode);
+      this.setXattrs(abs, meta);
+      futimesSync(fd, meta.atime, meta.mtime);
+    } finally {
+      closeSync(fd);
     }
-    const data = await readAll(body);
-    await this.room();
-    const job = (async () => {
-      const fh = await open(abs, CREATE, 0o600);
-      try {
-        if (data.length > 0) await writevAll(fh, data);
-        await this.fileMeta(fh, abs, meta);
-      } finally {
-        await fh.close();
-      }
-    })().then(
-      () => undefined,
-      (e: unknown) => {
-        this.failure ??= toSkiffError(e, `writing layer entry ${JSON.stringify(name)}`);
-      },
-    );
-    this.pendingBytes += size;
-    const done = job.finally(() => {
-      this.pendingBytes -= size;
-      if (this.pending.get(rel) === done) this.pending.delete(rel);
-    });
-    this.pending.set(rel, done);
   }
 
-  private async fileMeta(fh: FileHandle, abs: string, meta: Meta): Promise<void> {
-    // chown drops setuid bits and file capabilities, so it goes first.
-    await fh.chown(meta.uid, meta.gid);
-    await fh.chmod(meta.mode);
-    this.setXattrs(abs, meta);
-    await fh.utimes(meta.atime, meta.mtime);
-  }
-
-  private async symlink(name: string, comps: string[], rel: string, meta: Meta, target: string): Promise<void> {
+  private symlink(name: string, comps: string[], rel: string, meta: Meta, target: string): void {
     if (target === '') throw refuse(name, 'symlink without a target');
     if (target.includes('\0')) throw refuse(name, 'NUL in symlink target');
-    await this.prepare(name, comps, rel);
+    this.prepare(name, comps, rel);
     const abs = this.tree.abs(rel);
     // The target is stored as written and never followed here: it is resolved inside the container.
-    await symlink(target, abs);
+    symlinkSync(target, abs);
     this.tree.set(rel, 'symlink');
     this.count(0);
-    await lchown(abs, meta.uid, meta.gid);
+    lchownSync(abs, meta.uid, meta.gid);
     this.setXattrs(abs, meta);
-    await lutimes(abs, meta.atime, meta.mtime);
+    lutimesSync(abs, meta.atime, meta.mtime);
   }
 
-  private async hardlink(name: string, comps: string[], rel: string, linkname: string): Promise<void> {
+  private hardlink(name: string, comps: string[], rel: string, linkname: string): void {
     const target = cleanEntryPath(linkname);
     if (target === undefined || linkname.includes('\0')) {
       throw refuse(name, `hard link target ${JSON.stringify(linkname)} is outside the layer`);
@@ -225,33 +198,32 @@ export class TarApplier {
     }
     if (kind === 'dir') throw refuse(name, `hard link target ${JSON.stringify(linkname)} is a directory`);
     if (targetRel === rel) return;
-    await this.pending.get(targetRel);
-    await this.prepare(name, comps, rel);
-    await link(this.tree.abs(targetRel), this.tree.abs(rel));
+    this.prepare(name, comps, rel);
+    // link(2) does not follow a symlink at the old path, and its parents are verified directories.
+    linkSync(this.tree.abs(targetRel), this.tree.abs(rel));
     this.tree.set(rel, kind);
   }
 
-  private async node(name: string, comps: string[], rel: string, meta: Meta, h: Header): Promise<void> {
-    await this.prepare(name, comps, rel);
+  private node(name: string, comps: string[], rel: string, meta: Meta, h: Header): void {
+    this.prepare(name, comps, rel);
     const abs = this.tree.abs(rel);
     const type = h.type === 'fifo' ? S_IFIFO : h.type === 'block-device' ? S_IFBLK : S_IFCHR;
     const dev = h.type === 'fifo' ? 0n : makedev(h.devmajor ?? 0, h.devminor ?? 0);
     this.sys.mknod(abs, type | meta.mode, dev);
     this.tree.set(rel, 'other');
     this.count(0);
-    await lchown(abs, meta.uid, meta.gid);
-    await chmod(abs, meta.mode); // after chown, and past the umask mknod applied
+    lchownSync(abs, meta.uid, meta.gid);
+    chmodSync(abs, meta.mode); // after chown, and past the umask mknod applied
     this.setXattrs(abs, meta);
-    await lutimes(abs, meta.atime, meta.mtime);
+    lutimesSync(abs, meta.atime, meta.mtime);
   }
 
   /** ".wh.<name>" hides <name> of the layers below; ".wh..wh..opq" hides everything below its directory. */
-  private async whiteout(name: string, comps: string[], base: string, h: Header, meta: Meta): Promise<void> {
+  private whiteout(name: string, comps: string[], base: string, h: Header, meta: Meta): void {
     const dirComps = comps.slice(0, -1);
     if (base === OPAQUE) {
       const dir = dirComps.join('/');
-      if (this.pending.has(dir)) await this.pending.get(dir);
-      await this.tree.ensureDir(dir, name);
+      this.tree.ensureDir(dir, name);
       this.sys.lsetxattr(this.tree.abs(dir), OPAQUE_XATTR, Buffer.from('y'));
       return;
     }
@@ -262,39 +234,29 @@ export class TarApplier {
     if (h.type === 'directory') throw refuse(name, 'a whiteout must not be a directory');
     const targetComps = [...dirComps, hidden];
     const rel = targetComps.join('/');
-    if (this.pending.has(rel)) await this.pending.get(rel);
-    await this.prepare(name, targetComps, rel);
+    this.prepare(name, targetComps, rel);
     const abs = this.tree.abs(rel);
     this.sys.mknod(abs, S_IFCHR, makedev(0, 0));
     this.tree.set(rel, 'other');
     this.count(0);
-    await lchown(abs, meta.uid, meta.gid);
+    lchownSync(abs, meta.uid, meta.gid);
   }
 
   /** Verifies the parents and removes whatever is at rel (a later entry replaces an earlier one). */
-  private async prepare(name: string, comps: string[], rel: string): Promise<void> {
-    await this.tree.ensureParents(comps, name);
-    await this.clear(rel);
+  private prepare(name: string, comps: string[], rel: string): void {
+    this.tree.ensureParents(comps, name);
+    this.clear(rel);
   }
 
-  private async clear(rel: string): Promise<void> {
-    const kind: NodeKind | undefined = await this.tree.kindOf(rel);
+  private clear(rel: string): void {
+    const kind = this.tree.kindOf(rel);
     if (kind === undefined) return;
     if (kind === 'dir') {
-      await this.drain(); // something below may still be being written
       const prefix = `${rel}/`;
       for (const k of this.dirTimes.keys()) if (k === rel || k.startsWith(prefix)) this.dirTimes.delete(k);
     }
-    await rm(this.tree.abs(rel), { recursive: kind === 'dir', force: true });
+    rmSync(this.tree.abs(rel), { recursive: kind === 'dir', force: true });
     this.tree.forget(rel);
-  }
-
-  /** Keeps the background window bounded in count and in buffered bytes. */
-  private async room(): Promise<void> {
-    while (this.pending.size >= MAX_PENDING || this.pendingBytes >= MAX_PENDING_BYTES) {
-      await Promise.race(this.pending.values());
-    }
-    if (this.failure !== undefined) throw this.failure;
   }
 
   private count(bytes: number): void {
@@ -316,6 +278,16 @@ export class TarApplier {
         throw e;
       }
     }
+  }
+}
+
+function writevAllSync(fd: number, bufs: Buffer[]): void {
+  let rest = bufs;
+  while (rest.length > 0) {
+    let n = writevSync(fd, rest.slice(0, 1024));
+    let i = 0;
+    while (i < rest.length && n >= rest[i]!.length) n -= rest[i++]!.length;
+    rest = i < rest.length ? [rest[i]!.subarray(n), ...rest.slice(i + 1)] : [];
   }
 }
 

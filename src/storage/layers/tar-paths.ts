@@ -4,8 +4,9 @@
 //
 // The tree remembers what this unpack created, so the usual case costs no lstat at all: in a target
 // that started empty, a path we did not create does not exist. Paths we did not create (a target
-// that was not empty) are looked up once with lstat and remembered.
-import { lstat, mkdir } from 'node:fs/promises';
+// that was not empty) are looked up once with lstat and remembered. Calls are synchronous for the
+// reason given in tar-apply.ts.
+import { lstatSync, mkdirSync } from 'node:fs';
 import { hasErrno, invalidArgument, type SkiffError } from '../../core/errors.js';
 
 export type NodeKind = 'dir' | 'symlink' | 'file' | 'other';
@@ -54,8 +55,8 @@ export class LayerTree {
   }
 
   /** What is at rel now, or undefined when nothing is. Parents must already be verified. */
-  async kindOf(rel: string): Promise<NodeKind | undefined> {
-    return (await this.lookup(rel))?.kind;
+  kindOf(rel: string): NodeKind | undefined {
+    return this.lookup(rel)?.kind;
   }
 
   /** Whether rel was created by this unpack, and as what. */
@@ -81,7 +82,7 @@ export class LayerTree {
    * Makes every parent of comps a real directory inside the root, creating missing ones (0755,
    * as tar does); refuses when one is a symlink or not a directory.
    */
-  async ensureParents(comps: readonly string[], entry: string): Promise<void> {
+  ensureParents(comps: readonly string[], entry: string): void {
     if (comps.length <= 1) return;
     // A known directory's ancestors were verified when it was recorded, and replacing one of
     // them would have forgotten it.
@@ -89,28 +90,28 @@ export class LayerTree {
     let rel = '';
     for (let i = 0; i < comps.length - 1; i++) {
       rel = i === 0 ? comps[0]! : `${rel}/${comps[i]!}`;
-      await this.ensureDir(rel, entry);
+      this.ensureDir(rel, entry);
     }
   }
 
   /** Makes rel itself a directory (its parents are verified first). */
-  async ensureDir(rel: string, entry: string): Promise<void> {
+  ensureDir(rel: string, entry: string): void {
     if (rel === '') return;
-    const k = await this.lookup(rel);
+    const k = this.lookup(rel);
     if (k?.kind === 'dir') return;
     if (k?.kind === 'symlink') throw refuse(entry, `${rel} is a symlink; nothing is written through one`);
     if (k !== undefined) throw refuse(entry, `${rel} is not a directory`);
-    if (rel.includes('/')) await this.ensureParents(rel.split('/'), entry);
-    await mkdir(this.abs(rel), 0o755);
+    if (rel.includes('/')) this.ensureParents(rel.split('/'), entry);
+    mkdirSync(this.abs(rel), 0o755);
     this.set(rel, 'dir');
     this.implicitDirs++;
   }
 
-  private async lookup(rel: string): Promise<Known | undefined> {
+  private lookup(rel: string): Known | undefined {
     const k = this.known.get(rel);
     if (k !== undefined || this.fresh) return k;
     try {
-      const st = await lstat(this.abs(rel));
+      const st = lstatSync(this.abs(rel));
       const kind: NodeKind = st.isDirectory()
         ? 'dir'
         : st.isSymbolicLink()

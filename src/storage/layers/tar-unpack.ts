@@ -5,12 +5,14 @@ import { readdir } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 import type { OpContext } from '../../core/context.js';
-import { invalidArgument, isSkiffError, SkiffError, toSkiffError } from '../../core/errors.js';
+import { invalidArgument, isKind, isSkiffError, SkiffError, toSkiffError } from '../../core/errors.js';
 import type { Sys } from '../../sys/index.js';
 import { captureRawPax } from './pax-raw.js';
 import { TarApplier, type UnpackStats } from './tar-apply.js';
 
 export type { UnpackStats } from './tar-apply.js';
+
+const YIELD_MS = 2;
 
 /**
  * Reads `tarStream` to its end (callers hash it for the diff id, so every byte must pass) and
@@ -20,34 +22,45 @@ export type { UnpackStats } from './tar-apply.js';
 export async function unpackTar(ctx: OpContext, tarStream: Readable, targetDir: string, sys: Sys): Promise<UnpackStats> {
   const fresh = (await readdir(targetDir)).length === 0;
   const applier = new TarApplier(ctx, targetDir, fresh, sys);
-  const extract = tar.extract();
+  // Old v7 archives have no ustar magic; Go's archive/tar reads them, so do we (checksums still hold).
+  const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
   const takeRawPax = captureRawPax(extract);
   const feedState: { error?: unknown } = {};
   const feeding = feed(ctx.signal, tarStream, extract, feedState);
   // Awaited below; until then its rejection is only recorded.
   feeding.catch(() => undefined);
   try {
+    let slice = performance.now();
     for await (const entry of extract) {
       const hasPax = entry.header.pax != null;
       await applier.apply(entry, hasPax ? takeRawPax() : undefined);
+      // Entries already buffered are applied without a turn of the event loop in between, and
+      // their file calls are synchronous (tar-apply.ts): give other work a turn every few ms.
+      if (performance.now() - slice > YIELD_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        slice = performance.now();
+      }
     }
     await feeding;
-    await applier.finish();
+    applier.finish();
     return applier.stats;
   } catch (e) {
     extract.destroy();
     tarStream.destroy();
     await feeding.catch(() => undefined);
-    // Background writes must stop before the caller removes the directory under them.
-    await applier.drain();
     throw classify(e, feedState.error);
   }
 }
 
-/** Errors of the source (network, gunzip, digest) keep their kind; the parser's are a bad archive. */
+/**
+ * A refused entry is reported as such. Otherwise a failed source (network, gunzip, blob digest) is
+ * the cause, whatever the entry that was reading from it says; the parser's own errors mean a bad
+ * archive.
+ */
 function classify(e: unknown, sourceError: unknown): SkiffError {
-  if (isSkiffError(e)) return e;
+  if (isKind(e, 'InvalidArgument')) return e as SkiffError;
   if (sourceError !== undefined) return toSkiffError(sourceError, 'reading layer');
+  if (isSkiffError(e)) return e;
   if (e instanceof Error && (e.name === 'AbortError' || (e as NodeJS.ErrnoException).code !== undefined)) {
     return toSkiffError(e, 'unpacking layer');
   }

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { isKind } from '../../../../src/core/errors.js';
 import type { Digest } from '../../../../src/core/ids.js';
 import { realSys } from '../../../../src/sys/index.js';
@@ -130,14 +130,37 @@ describe('storage/layers/pull-layer', () => {
 
   it('publishes nothing when the download breaks off', async () => {
     const { blob, layer } = await layerOf([{ name: 'f', body: randomBytes(200_000) }]);
+    const open = async (): Promise<Readable> => streamOf(blob.subarray(0, 50_000), 4096);
+    const e = await rejection(pullLayer(testContext(), deps(), layer, open));
+    expect((e as Error).message).to.contain('unexpected end of file');
+    await expectNothingPublished(layer);
+  });
+
+  it('reports a network error with its own kind and publishes nothing', async () => {
+    const { blob, layer } = await layerOf([{ name: 'f', body: randomBytes(200_000) }]);
     const open = async (): Promise<Readable> => {
-      const s = streamOf(blob.subarray(0, 50_000), 4096);
-      s.on('end', () => undefined);
+      const s = new PassThrough();
+      s.write(blob.subarray(0, 50_000));
+      setTimeout(() => s.destroy(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })), 5);
       return s;
     };
     const e = await rejection(pullLayer(testContext(), deps(), layer, open));
-    expect(e).to.be.instanceOf(Error);
+    expect(isKind(e, 'Unavailable'), String(e)).to.equal(true);
+    expect((e as Error).message).to.contain('socket hang up');
     await expectNothingPublished(layer);
+  });
+
+  it('shares one download between concurrent pulls of one layer', async () => {
+    const { blob, layer } = await layerOf([{ name: 'f', body: randomBytes(1_000_000) }]);
+    let opens = 0;
+    const open = async () => {
+      opens++;
+      return streamOf(blob, 8192);
+    };
+    const outcomes = await Promise.all([1, 2, 3].map(() => pullLayer(testContext(), deps(), layer, open)));
+    expect(opens).to.equal(1);
+    expect(outcomes.filter((o) => o === 'downloaded')).to.have.length(1);
+    expect(await readdir(join(dir, 'layers'))).to.have.members(['index', '1']);
   });
 
   it('refuses zstd on a Node without it, before downloading', async function () {

@@ -123,6 +123,8 @@ describe('storage/layers/tar-unpack', () => {
     expect(sys.lgetxattr(join(target, 'bin'), 'user.dir')?.toString()).to.equal('on a dir');
     expect((await stat(join(target, 'bin/ping'))).uid, 'capability set after chown').to.equal(10);
     expect(sys.llistxattr(join(target, 'bin/sneaky'))).to.deep.equal([]);
+    expect(sys.llistxattr(join(target, 'bin/ping')).sort()).to.deep.equal(['security.capability', 'user.note']);
+    expect(sys.lgetxattr(join(target, 'bin/sneaky'), 'user.missing')).to.equal(undefined);
   });
 
   it('turns whiteouts into 0/0 character devices and opaque markers into an xattr', async () => {

@@ -1,0 +1,13 @@
+// `npm run bench`: every benchmark, medians and ratios against a peer measured in the same run.
+// Select some with `npm run bench -- pull`.
+import { benchPull } from './pull.js';
+
+const benches: Record<string, () => Promise<void>> = {
+  pull: () => benchPull(),
+};
+
+const wanted = process.argv.slice(2);
+for (const [name, run] of Object.entries(benches)) {
+  if (wanted.length && !wanted.includes(name)) continue;
+  await run();
+}

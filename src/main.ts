@@ -27,6 +27,30 @@ async function packageVersion(): Promise<string> {
     : '0.0.0';
 }
 
+/** Catches SIGTERM and SIGINT from the moment it exists; `next()` resolves with the first one. */
+class SignalLatch {
+  private readonly first: Promise<NodeJS.Signals>;
+  private readonly handler: (s: NodeJS.Signals) => void;
+
+  constructor() {
+    let resolve!: (s: NodeJS.Signals) => void;
+    this.first = new Promise((r) => (resolve = r));
+    // Later signals are ignored: one shutdown at a time.
+    this.handler = (s) => resolve(s);
+    process.on('SIGTERM', this.handler);
+    process.on('SIGINT', this.handler);
+  }
+
+  next(): Promise<NodeJS.Signals> {
+    return this.first;
+  }
+
+  dispose(): void {
+    process.off('SIGTERM', this.handler);
+    process.off('SIGINT', this.handler);
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'images') return imagesCommand(argv.slice(1));
   let cli;
@@ -62,6 +86,9 @@ export async function main(argv: string[]): Promise<number> {
   let lock: DaemonLock | undefined;
   const gate = new ReadinessGate();
   let server: CriServer | undefined;
+  // Handlers go in before anything can announce readiness: a SIGTERM that arrives during start-up
+  // (or right after "skiffd started" is read) is kept and acted on once the server runs.
+  const signals = new SignalLatch();
   try {
     await mkdir(config.root, { recursive: true, mode: 0o711 });
     await mkdir(config.state, { recursive: true, mode: 0o711 });
@@ -93,35 +120,24 @@ export async function main(argv: string[]): Promise<number> {
       cgroup: host.cgroup,
     });
   } catch (e) {
+    signals.dispose();
     lock?.release();
     if (isSkiffError(e)) return fatal(e.message, 1);
     return fatal(`start-up failed: ${(e as Error).stack ?? String(e)}`, 1);
   }
 
-  const running = server;
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopping) return;
-      stopping = true;
-      log.info('shutting down; containers keep running', { signal });
-      gate.close();
-      running
-        .shutdown(config.shutdownTimeoutSeconds * 1000)
-        .then(() => rm(socket, { force: true }))
-        .then(
-          () => {
-            lock?.release();
-            log.info('skiffd stopped');
-            resolve(0);
-          },
-          (e: unknown) => {
-            log.error('shutdown failed', { error: (e as Error).message });
-            resolve(1);
-          },
-        );
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
+  const signal = await signals.next();
+  log.info('shutting down; containers keep running', { signal });
+  gate.close();
+  try {
+    await server.shutdown(config.shutdownTimeoutSeconds * 1000);
+    await rm(socket, { force: true });
+  } catch (e) {
+    log.error('shutdown failed', { error: (e as Error).message });
+    return 1;
+  } finally {
+    lock.release();
+  }
+  log.info('skiffd stopped');
+  return 0;
 }

@@ -142,13 +142,13 @@ describe('skiffd start-up and shutdown', function () {
 
   it('exits 0 on SIGTERM, removes its socket and releases the lock', async function () {
     await d.start();
-    expect(await d.stop('SIGTERM')).to.equal(0);
+    expect(await d.stop('SIGTERM'), d.log).to.equal(0);
     await stat(d.socket).then(
       () => expect.fail('socket still exists'),
       (e: NodeJS.ErrnoException) => expect(e.code).to.equal('ENOENT'),
     );
     await d.start();
-    expect(await d.stop('SIGINT')).to.equal(0);
+    expect(await d.stop('SIGINT'), d.log).to.equal(0);
   });
 
   it('refuses a file at the socket path that is not a socket', async function () {

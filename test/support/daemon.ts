@@ -109,7 +109,12 @@ export class TestDaemon {
     this.closeClients();
     const p = this.proc;
     if (!p || p.exitCode !== null || p.signalCode !== null) return p?.exitCode ?? null;
-    const exited = new Promise<number | null>((resolve) => p.once('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) =>
+      p.once('exit', (code, sig) => {
+        if (code === null && sig !== signal) this.log += `\n[test] skiffd died of ${sig}\n`;
+        resolve(code);
+      }),
+    );
     p.kill(signal);
     return exited;
   }

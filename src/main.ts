@@ -15,9 +15,10 @@ import { backgroundContext } from './core/context.js';
 import { isRuntimeSettings, RuntimeInfo } from './core/runtime-info.js';
 import { isSkiffError } from './core/errors.js';
 import { openImageService } from './compose.js';
+import { openSandboxService } from './compose-sandboxes.js';
 import { imagesCommand } from './images-cli.js';
 import { ReadinessGate } from './cri/instrument.js';
-import { CriServer } from './cri/server.js';
+import { clearSocket, CriServer } from './cri/server.js';
 import { handlers } from './cri/handlers.js';
 
 async function packageVersion(): Promise<string> {
@@ -93,6 +94,8 @@ export async function main(argv: string[]): Promise<number> {
     await mkdir(config.root, { recursive: true, mode: 0o711 });
     await mkdir(config.state, { recursive: true, mode: 0o711 });
     lock = acquireDaemonLock(sys, paths.lockFile);
+    // Before any host state changes (bridge, iptables): a socket someone else serves stops us here.
+    await clearSocket(socket);
 
     const ctx = backgroundContext(log, 30_000);
     const helpers = new HelperRunner();
@@ -106,8 +109,9 @@ export async function main(argv: string[]): Promise<number> {
     await runtime.load();
 
     const images = await openImageService(config, paths, log, sys);
+    const sandboxes = await openSandboxService(ctx, config, paths, log, helpers, runtime);
 
-    server = new CriServer({ log, gate }, handlers({ runtime, images }));
+    server = new CriServer({ log, gate }, handlers({ runtime, images, sandboxes }));
     await server.listen(socket);
     gate.open();
     log.info('skiffd started', {

@@ -4,6 +4,14 @@ import { isAbsolute } from 'node:path';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log/logger.js';
 import { ConfigError } from './config-error.js';
 import { DEFAULT_REGISTRY_CONFIG, parseRegistryConfig, type RegistryConfig } from './registry.js';
+import {
+  DEFAULT_NETWORK_CONFIG,
+  DEFAULT_SANDBOX_CONFIG,
+  parseNetworkConfig,
+  parseSandboxConfig,
+  type NetworkConfig,
+  type SandboxConfig,
+} from './network.js';
 
 export { ConfigError } from './config-error.js';
 
@@ -29,6 +37,9 @@ export interface Config {
   readonly runtimeHandlers: Readonly<Record<string, RuntimeHandlerConfig>>;
   /** Where images come from: mirrors, TLS, credentials, pinned images. */
   readonly registry: RegistryConfig;
+  /** How pods get their network. */
+  readonly network: NetworkConfig;
+  readonly sandbox: SandboxConfig;
 }
 
 export const DEFAULT_CONFIG: Config = Object.freeze({
@@ -41,6 +52,8 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   shutdownTimeoutSeconds: 10,
   runtimeHandlers: Object.freeze({}),
   registry: DEFAULT_REGISTRY_CONFIG,
+  network: DEFAULT_NETWORK_CONFIG,
+  sandbox: DEFAULT_SANDBOX_CONFIG,
 });
 
 const show = (v: unknown) => JSON.stringify(v) ?? String(v);
@@ -112,6 +125,8 @@ export function parseConfig(doc: unknown, overrides: Partial<Config> = {}): Conf
     shutdownTimeoutSeconds: positiveInt('shutdownTimeoutSeconds', merged.shutdownTimeoutSeconds, 3600),
     runtimeHandlers: Object.freeze(runtimeHandlers(merged.runtimeHandlers)),
     registry: parseRegistryConfig(merged.registry),
+    network: parseNetworkConfig(merged.network),
+    sandbox: parseSandboxConfig(merged.sandbox),
   };
   if (cfg.root === cfg.state) throw new ConfigError('state', `must differ from root; both are ${show(cfg.root)}`);
   return Object.freeze(cfg);

@@ -52,8 +52,13 @@ export class RuntimeInfo {
     readonly host: HostInfo,
     readonly runtimeVersion: string,
     private readonly store: RecordStore<RuntimeSettings>,
-    private readonly network: NetworkReadiness = NO_NETWORK_BACKEND,
+    private network: NetworkReadiness = NO_NETWORK_BACKEND,
   ) {}
+
+  /** The network backend is built after the settings load (it needs the pod CIDR). */
+  useNetwork(network: NetworkReadiness): void {
+    this.network = network;
+  }
 
   async load(): Promise<void> {
     await this.store.init();

@@ -11,6 +11,12 @@ import { listImages, streamImages } from './image/list-images.js';
 import { removeImage } from './image/remove-image.js';
 import { imageFsInfo } from './image/image-fs-info.js';
 import { importImages } from './admin/import-images.js';
+import { runPodSandbox } from './runtime/run-pod-sandbox.js';
+import { stopPodSandbox } from './runtime/stop-pod-sandbox.js';
+import { removePodSandbox } from './runtime/remove-pod-sandbox.js';
+import { podSandboxStatus } from './runtime/pod-sandbox-status.js';
+import { listPodSandbox, streamPodSandboxes } from './runtime/list-pod-sandbox.js';
+import { updatePodSandboxResources } from './runtime/update-pod-sandbox-resources.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export type AnyUnary = UnaryHandler<any, any>;
@@ -30,6 +36,13 @@ export function handlers(s: Services): HandlerTable {
       Status: status(s),
       RuntimeConfig: runtimeConfig(s),
       UpdateRuntimeConfig: updateRuntimeConfig(s),
+      RunPodSandbox: runPodSandbox(s),
+      StopPodSandbox: stopPodSandbox(s),
+      RemovePodSandbox: removePodSandbox(s),
+      PodSandboxStatus: podSandboxStatus(s),
+      ListPodSandbox: listPodSandbox(s),
+      StreamPodSandboxes: streamPodSandboxes(s),
+      UpdatePodSandboxResources: updatePodSandboxResources(s),
     },
     ImageService: {
       PullImage: pullImage(s),

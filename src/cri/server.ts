@@ -38,7 +38,7 @@ function implement(deps: EdgeDeps, def: ServiceDefinition, table: Readonly<Recor
 }
 
 /** Refuses a socket another process is serving; removes one nobody listens on. */
-async function clearSocket(path: string): Promise<void> {
+export async function clearSocket(path: string): Promise<void> {
   let st;
   try {
     st = await lstat(path);

@@ -1,8 +1,10 @@
 // What handlers may call: the core services, built once in main.ts.
 import type { RuntimeInfo } from '../core/runtime-info.js';
 import type { ImageService } from '../core/image/image-service.js';
+import type { SandboxService } from '../core/sandbox/sandbox-service.js';
 
 export interface Services {
   readonly runtime: RuntimeInfo;
   readonly images: ImageService;
+  readonly sandboxes: SandboxService;
 }

@@ -31,6 +31,13 @@ export class Paths {
   get imagesDir(): string {
     return join(this.roots.root, 'images');
   }
+  /** One file per allocated pod address (persistent: allocations are reconciled at start-up). */
+  get ipamDir(): string {
+    return join(this.roots.root, 'ipam');
+  }
+  get sandboxRecords(): string {
+    return join(this.roots.state, 'records', 'sandboxes');
+  }
   get nsDir(): string {
     return join(this.roots.state, 'ns');
   }

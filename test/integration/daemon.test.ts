@@ -38,13 +38,11 @@ describe('skiffd over its CRI socket', function () {
     expect(v).to.deep.equal({ version: '0.1.0', runtimeName: 'skiff', runtimeVersion: '0.1.0', runtimeApiVersion: 'v1' });
   });
 
-  it('reports RuntimeReady, NetworkReady with a reason, and the configured handlers in Status', async function () {
+  it('reports RuntimeReady, NetworkReady for the built-in bridge, and the configured handlers in Status', async function () {
     const s = await call<object, StatusResponse>(d.runtime, 'status', { verbose: false });
     const byType = Object.fromEntries((s.status?.conditions ?? []).map((c) => [c.type, c]));
     expect(byType.RuntimeReady?.status).to.equal(true);
-    expect(byType.NetworkReady?.status).to.equal(false);
-    expect(byType.NetworkReady?.reason).to.equal('NetworkPluginNotReady');
-    expect(byType.NetworkReady?.message).to.not.equal('');
+    expect(byType.NetworkReady?.status).to.equal(true);
     expect(s.runtimeHandlers.map((h) => h.name)).to.deep.equal(['', 'runc']);
     expect(s.info).to.deep.equal({});
   });
@@ -72,20 +70,20 @@ describe('skiffd over its CRI socket', function () {
   });
 
   it('answers an RPC it does not serve yet with UNIMPLEMENTED naming the RPC', async function () {
-    const e = await expectCode(call(d.runtime, 'runPodSandbox', {}), grpcStatus.UNIMPLEMENTED);
-    expect(e.details).to.contain('RunPodSandbox');
+    const e = await expectCode(call(d.runtime, 'startContainer', {}), grpcStatus.UNIMPLEMENTED);
+    expect(e.details).to.contain('StartContainer');
     const e2 = await expectCode(call(d.runtime, 'createContainer', {}), grpcStatus.UNIMPLEMENTED);
     expect(e2.details).to.contain('CreateContainer');
   });
 
   it('answers an unserved streaming RPC with UNIMPLEMENTED naming it', async function () {
-    const stream = d.runtime.streamPodSandboxes({ filter: undefined });
+    const stream = d.runtime.streamContainers({ filter: undefined });
     const err = await new Promise<ServiceError>((resolve) => {
       stream.on('data', () => {});
       stream.on('error', (e: ServiceError) => resolve(e));
     });
     expect(err.code).to.equal(grpcStatus.UNIMPLEMENTED);
-    expect(err.details).to.contain('StreamPodSandboxes');
+    expect(err.details).to.contain('StreamContainers');
   });
 
   it('creates its socket with mode 0660', async function () {

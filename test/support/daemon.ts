@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { ImageServiceClient, RuntimeServiceClient } from '../../src/generated/runtime/v1/api.js';
+import { removeHostState, uniqueNetwork } from './host-state.js';
 
 export const SKIFFD = fileURLToPath(new URL('../../../bin/skiffd', import.meta.url));
 
@@ -48,11 +49,20 @@ export class TestDaemon {
     readonly configPath: string,
   ) {}
 
-  /** Creates the temp dirs and writes `configYaml` (may be empty); does not start the daemon. */
+  /** This daemon's own bridge, subnet and iptables chains: tests never touch skiff0 or SKIFF-*. */
+  readonly net = uniqueNetwork();
+
+  /**
+   * Creates the temp dirs and writes the config: `configYaml` plus a `network:` section of this
+   * daemon's own (unless `configYaml` has one). Does not start the daemon.
+   */
   static async create(configYaml = ''): Promise<TestDaemon> {
     const dir = await mkdtemp(join(tmpdir(), 'skiff-test-'));
     const d = new TestDaemon(dir, join(dir, 'root'), join(dir, 'state'), join(dir, 'state', 'skiff.sock'), join(dir, 'config.yaml'));
-    await writeFile(d.configPath, configYaml);
+    const network = /^network:/m.test(configYaml)
+      ? ''
+      : `network:\n  bridge: ${d.net.bridge}\n  subnet: ${d.net.subnet}\n  chainPrefix: ${d.net.chainPrefix}\n`;
+    await writeFile(d.configPath, configYaml + network);
     return d;
   }
 
@@ -119,8 +129,10 @@ export class TestDaemon {
     return exited;
   }
 
+  /** Kills the daemon and removes what it made on the host: pods, bridge, iptables chains, dirs. */
   async cleanup(): Promise<void> {
     await this.stop('SIGKILL');
+    await removeHostState(this);
     await rm(this.dir, { recursive: true, force: true });
   }
 }

@@ -15,7 +15,7 @@ const MID = ['oci', 'runtime', 'namespaces', 'cgroups', 'seccomp', 'network', 's
 const SHARED_CORE = ['core/errors.ts', 'core/ids.ts', 'core/context.ts', 'core/cleanup-stack.ts', 'core/keyed-mutex.ts'];
 
 export function layerOf(rel: string): Layer {
-  if (['main.ts', 'cli.ts', 'compose.ts', 'images-cli.ts'].includes(rel)) return 'main';
+  if (['main.ts', 'cli.ts', 'compose.ts', 'compose-sandboxes.ts', 'images-cli.ts'].includes(rel)) return 'main';
   if (SHARED_CORE.includes(rel)) return 'shared';
   const top = rel.split('/')[0] ?? '';
   if (top === 'cri') return 'cri';

@@ -16,8 +16,10 @@ describe('deploy/config.yaml', function () {
     expect(JSON.parse(JSON.stringify(parseConfig(doc)))).to.deep.equal(JSON.parse(JSON.stringify(DEFAULT_CONFIG)));
   });
 
-  it('lists every top-level and registry key', function () {
+  it('lists every key of every section', function () {
     expect(Object.keys(doc).sort()).to.deep.equal(Object.keys(DEFAULT_CONFIG).sort());
-    expect(Object.keys(doc.registry as object).sort()).to.deep.equal(Object.keys(DEFAULT_CONFIG.registry).sort());
+    for (const section of ['registry', 'network', 'sandbox'] as const) {
+      expect(Object.keys(doc[section] as object).sort(), section).to.deep.equal(Object.keys(DEFAULT_CONFIG[section]).sort());
+    }
   });
 });

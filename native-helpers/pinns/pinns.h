@@ -1,0 +1,47 @@
+/* Shared declarations of skiff-pinns: the pin files it creates (and undoes on failure), the
+ * sysctls it writes, and the pod's pid-namespace init. */
+#ifndef SKIFF_PINNS_H
+#define SKIFF_PINNS_H
+
+#include "rt.h"
+
+/* net, ipc, uts and pid: the namespaces a pod pins. */
+#define PIN_MAX 4
+#define SYSCTL_MAX 64
+#define SYSCTL_PATH_MAX 256
+
+/* Everything a failed run must take back, in the order it was done. */
+struct pin_undo {
+	const char *dir;
+	bool created_dir;
+	int nfiles;
+	char files[PIN_MAX][PATH_MAX];
+	bool mounted[PIN_MAX];
+	int init_pid;
+};
+
+/* Which namespace a sysctl lives in; the helper refuses to write one it did not create. */
+enum sysctl_ns { SYSCTL_NET, SYSCTL_IPC };
+
+struct sysctl {
+	const char *arg;
+	/* Relative to /proc/sys. */
+	char path[SYSCTL_PATH_MAX];
+	const char *value;
+	enum sysctl_ns ns;
+};
+
+/* pin-files.c */
+int pin_dir_create(struct pin_undo *u, const char *dir);
+int pin_ns(struct pin_undo *u, const char *ns_file, const char *name);
+void pin_undo_all(struct pin_undo *u);
+
+/* sysctl.c */
+int sysctl_parse(const char *arg, struct sysctl *out);
+int sysctl_write(const struct sysctl *s);
+
+/* pid-init.c */
+int pid_init_start(void);
+int proc_start_time(int pid, uint64_t *out);
+
+#endif

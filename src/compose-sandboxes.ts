@@ -1,0 +1,66 @@
+// Building the pod side of the daemon from the config: cgroups, the pod network, the sandbox
+// service, and what a restart must reconcile.
+import type { Config } from './config/schema.js';
+import type { Logger } from './log/logger.js';
+import type { Paths } from './state/paths.js';
+import type { OpContext } from './core/context.js';
+import { createCgroupDriver } from './cgroups/index.js';
+import { Ipam } from './network/ipam.js';
+import { HostportManager } from './network/hostport.js';
+import { BridgeNetwork } from './network/bridge-network.js';
+import type { HelperRunner } from './runtime/helper-exec.js';
+import { RecordStore } from './state/record-store.js';
+import { BridgePodNetwork } from './core/sandbox/bridge-pod-network.js';
+import { SandboxService } from './core/sandbox/sandbox-service.js';
+import { isSandboxRecord } from './core/sandbox/types.js';
+import type { RuntimeInfo } from './core/runtime-info.js';
+import { parseCidrList } from './util/cidr.js';
+
+/** kubelet's pod CIDR (its IPv4 part) wins over the configured subnet. */
+function podSubnet(config: Config, runtime: RuntimeInfo): string {
+  const fromKubelet = parseCidrList(runtime.podCidr || '');
+  if (typeof fromKubelet !== 'string') {
+    const v4 = fromKubelet.find((c) => c.family === 4);
+    if (v4) return `${v4.address}/${v4.prefix}`;
+  }
+  return config.network.subnet;
+}
+
+export async function openSandboxService(
+  ctx: OpContext,
+  config: Config,
+  paths: Paths,
+  log: Logger,
+  helpers: HelperRunner,
+  runtime: RuntimeInfo,
+): Promise<SandboxService> {
+  const subnet = podSubnet(config, runtime);
+  const bridge = new BridgeNetwork({
+    bridge: config.network.bridge,
+    mtu: config.network.mtu,
+    ipam: new Ipam(paths.ipamDir, subnet),
+    hostports: new HostportManager({ bridge: config.network.bridge, subnet, chainPrefix: config.network.chainPrefix }),
+  });
+  const network = new BridgePodNetwork(bridge);
+  const sandboxes = new SandboxService({
+    nsDir: paths.nsDir,
+    sandboxesDir: paths.sandboxesDir,
+    shmSizeBytes: config.sandbox.shmSizeBytes,
+    helpers,
+    cgroups: createCgroupDriver(),
+    network,
+    records: new RecordStore(paths.sandboxRecords, 'sandbox', 1, isSandboxRecord),
+    handlers: () => runtime.handlerNames(),
+  });
+  const pods = await sandboxes.load(ctx);
+  await bridge.init(
+    ctx,
+    pods
+      .filter((p) => p.state === 'ready' && p.network && p.spec.portMappings.length > 0)
+      .map((p) => ({ sandboxId: p.id, podIP: p.network?.ip ?? '', mappings: p.spec.portMappings })),
+  );
+  await sandboxes.reconcile(ctx);
+  runtime.useNetwork(network);
+  log.debug('pod network ready', { mode: config.network.mode, bridge: config.network.bridge, subnet, pods: pods.length });
+  return sandboxes;
+}

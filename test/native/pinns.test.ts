@@ -1,0 +1,329 @@
+// skiff-pinns alone, against the real kernel (root): the pinned namespaces are new, configured
+// inside and not on the host, the pid init is pid 1 of its namespace and behaves like one, and
+// every failure leaves nothing behind.
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { DEFAULT_HELPER_DIR } from '../../src/runtime/helper-exec.js';
+import { MNT_DETACH, MS_NODEV, MS_NOSUID, mount, umount2 } from '../../src/sys/mount-calls.js';
+
+const run = promisify(execFile);
+const bin = join(DEFAULT_HELPER_DIR, 'skiff-pinns');
+
+interface Failure {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function fails(args: string[]): Promise<Failure> {
+  try {
+    await run(bin, args);
+  } catch (e) {
+    return e as Failure;
+  }
+  throw new Error(`skiff-pinns ${args.join(' ')} succeeded`);
+}
+
+/** Mount points at or below `prefix`, from this (the host's) mount namespace. */
+export function mountsUnder(prefix: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m === prefix || m.startsWith(`${prefix}/`));
+}
+
+function procStatus(pid: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1).trim();
+  }
+  return out;
+}
+
+/** Fields of /proc/<pid>/stat from field 3 on (index 0 = state), or undefined once it is gone. */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const t = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return t.slice(t.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Tests may poll: waits until `cond` holds, failing after `ms`. */
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const deadOrZombie = (pid: number) => () => {
+  const f = statFields(pid);
+  return f === undefined || f[0] === 'Z';
+};
+
+async function nsenter(args: string[]): Promise<string> {
+  return (await run('nsenter', args)).stdout.trim();
+}
+
+function podInits(): Set<number> {
+  const pids = new Set<number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const f = statFields(Number(name));
+      if (readFileSync(`/proc/${name}/comm`, 'utf8').trim() === 'skiff-pod-init' && f && f[0] !== 'Z') {
+        pids.add(Number(name));
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+describe('skiff-pinns', function () {
+  let base: string;
+  let n = 0;
+  const inits: { pid: number; startTime: number }[] = [];
+  const fresh = () => join(base, `pod${++n}`);
+
+  async function pin(args: string[]): Promise<{ pid?: number; startTime?: number }> {
+    const { stdout } = await run(bin, args);
+    expect(stdout.endsWith('\n')).to.equal(true);
+    expect(stdout.trim().split('\n')).to.have.length(1);
+    const answer = JSON.parse(stdout) as { pid?: number; startTime?: number };
+    if (answer.pid !== undefined && answer.startTime !== undefined) {
+      inits.push({ pid: answer.pid, startTime: answer.startTime });
+    }
+    return answer;
+  }
+
+  before(async function () {
+    base = await mkdtemp(join(tmpdir(), `skiff-pinns-${process.pid}-`));
+  });
+
+  after(async function () {
+    for (const { pid, startTime } of inits) {
+      const f = statFields(pid);
+      if (f && f[0] !== 'Z' && Number(f[19]) === startTime) process.kill(pid, 'SIGKILL');
+    }
+    for (const m of mountsUnder(base).reverse()) umount2(m, MNT_DETACH);
+    await rm(base, { recursive: true, force: true });
+  });
+
+  it('is a static binary', async function () {
+    const { stdout } = await run('file', ['-L', bin]).catch(() => ({ stdout: 'statically linked (file(1) missing)' }));
+    expect(stdout).to.match(/statically linked|static-pie linked/);
+  });
+
+  it('pins new net, ipc and uts namespaces as bind mounts and answers {}', async function () {
+    const dir = fresh();
+    expect(await pin(['--dir', dir, '--net', '--ipc', '--uts'])).to.deep.equal({});
+    expect(readdirSync(dir).sort()).to.deep.equal(['ipc', 'net', 'uts']);
+    expect(mountsUnder(dir).sort()).to.deep.equal(['ipc', 'net', 'uts'].map((x) => join(dir, x)));
+    for (const ns of ['net', 'ipc', 'uts']) {
+      const inside = await nsenter([`--${ns}=${join(dir, ns)}`, 'readlink', `/proc/self/ns/${ns}`]);
+      expect(inside).to.match(new RegExp(`^${ns}:\\[\\d+\\]$`));
+      expect(inside, ns).to.not.equal(readlinkSync(`/proc/self/ns/${ns}`));
+    }
+  });
+
+  it('gives the pinned network namespace only a loopback device', async function () {
+    const dir = fresh();
+    await pin(['--dir', dir, '--net']);
+    const links = (await nsenter([`--net=${join(dir, 'net')}`, 'ip', '-o', 'link'])).split('\n');
+    expect(links).to.have.length(1);
+    expect(links[0]).to.match(/^1: lo: /);
+    expect(readdirSync(dir)).to.deep.equal(['net']);
+  });
+
+  it('sets the hostname inside the new UTS namespace only', async function () {
+    const dir = fresh();
+    const name = `pod-${process.pid}-${n}`;
+    const before = hostname();
+    await pin(['--dir', dir, '--uts', '--hostname', name]);
+    expect(await nsenter([`--uts=${join(dir, 'uts')}`, 'hostname'])).to.equal(name);
+    expect(hostname()).to.equal(before);
+  });
+
+  it('applies net and IPC sysctls inside the new namespaces, not on the host', async function () {
+    const dir = fresh();
+    const host = (p: string) => readFileSync(`/proc/sys/${p}`, 'utf8').trim();
+    const port = host('net/ipv4/ip_unprivileged_port_start');
+    const shmmni = host('kernel/shmmni');
+    const ttl = host('net/ipv4/ip_default_ttl');
+    expect(port).to.not.equal('0');
+    expect(shmmni).to.not.equal('1234');
+    expect(ttl).to.not.equal('33');
+    await pin([
+      '--dir', dir, '--net', '--ipc',
+      '--sysctl', 'net.ipv4.ip_unprivileged_port_start=0',
+      '--sysctl', 'kernel.shmmni=1234',
+      '--sysctl', 'net/ipv4/ip_default_ttl=33',
+    ]); // prettier-ignore
+    const net = `--net=${join(dir, 'net')}`;
+    expect(await nsenter([net, 'cat', '/proc/sys/net/ipv4/ip_unprivileged_port_start'])).to.equal('0');
+    expect(await nsenter([net, 'cat', '/proc/sys/net/ipv4/ip_default_ttl'])).to.equal('33');
+    expect(await nsenter([`--ipc=${join(dir, 'ipc')}`, 'cat', '/proc/sys/kernel/shmmni'])).to.equal('1234');
+    expect(host('net/ipv4/ip_unprivileged_port_start')).to.equal(port);
+    expect(host('kernel/shmmni')).to.equal(shmmni);
+    expect(host('net/ipv4/ip_default_ttl')).to.equal(ttl);
+  });
+
+  describe('--pid-init', function () {
+    let dir: string;
+    let init: { pid: number; startTime: number };
+
+    before(async function () {
+      dir = fresh();
+      const answer = await pin(['--dir', dir, '--net', '--ipc', '--uts', '--pid-init']);
+      expect(answer).to.have.keys(['pid', 'startTime']);
+      init = { pid: answer.pid ?? 0, startTime: answer.startTime ?? 0 };
+    });
+
+    it('answers the init pid and its start time, and pins its pid namespace', function () {
+      expect(statFields(init.pid)?.[19]).to.equal(String(init.startTime));
+      expect(readdirSync(dir).sort()).to.deep.equal(['ipc', 'net', 'pid', 'uts']);
+      expect(mountsUnder(join(dir, 'pid'))).to.have.length(1);
+      expect(readlinkSync(`/proc/${init.pid}/ns/pid`)).to.not.equal(readlinkSync('/proc/self/ns/pid'));
+    });
+
+    it('is pid 1 of its namespace, in its own session, not a child of the caller', function () {
+      const st = procStatus(init.pid);
+      expect(st.NSpid?.split(/\s+/)).to.deep.equal([String(init.pid), '1']);
+      expect(st.Name).to.equal('skiff-pod-init');
+      expect(Number(st.PPid)).to.not.equal(process.pid);
+      expect(statFields(init.pid)?.[3], 'session id').to.equal(String(init.pid));
+      // Only /dev/null on 0-2: nothing of the daemon's kept open for the pod's lifetime.
+      const fds = readdirSync(`/proc/${init.pid}/fd`).sort();
+      expect(fds).to.deep.equal(['0', '1', '2']);
+      for (const fd of fds) expect(readlinkSync(`/proc/${init.pid}/fd/${fd}`)).to.equal('/dev/null');
+    });
+
+    it('lives in the pinned net, ipc and uts namespaces', async function () {
+      for (const ns of ['net', 'ipc', 'uts']) {
+        const pinned = await nsenter([`--${ns}=${join(dir, ns)}`, 'readlink', `/proc/self/ns/${ns}`]);
+        expect(readlinkSync(`/proc/${init.pid}/ns/${ns}`), ns).to.equal(pinned);
+      }
+    });
+
+    it('adopts and reaps orphans of the pod', async function () {
+      // sh starts sleep in the background and exits: sleep is orphaned to the pod's pid 1.
+      const nsPid = await nsenter([`--pid=${join(dir, 'pid')}`, '--', 'sh', '-c', 'sleep 30 </dev/null >/dev/null 2>&1 & echo $!']);
+      expect(Number(nsPid)).to.be.greaterThan(1);
+      const childrenFile = `/proc/${init.pid}/task/${init.pid}/children`;
+      await until(() => readFileSync(childrenFile, 'utf8').trim() !== '', 2000, 'the orphan to be adopted');
+      const orphan = Number(readFileSync(childrenFile, 'utf8').trim());
+      expect(procStatus(orphan).NSpid?.split(/\s+/)).to.deep.equal([String(orphan), nsPid]);
+      process.kill(orphan, 'SIGKILL');
+      // A zombie would stay listed: gone means the init waited for it.
+      await until(() => statFields(orphan) === undefined, 2000, 'the orphan to be reaped');
+      expect(readFileSync(childrenFile, 'utf8').trim()).to.equal('');
+    });
+
+    it('ignores SIGTERM from inside the pod', async function () {
+      await nsenter([`--pid=${join(dir, 'pid')}`, '--', 'kill', '-TERM', '1']);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(statFields(init.pid)?.[0]).to.not.equal('Z');
+    });
+
+    it('exits on SIGTERM from outside the pod', async function () {
+      process.kill(init.pid, 'SIGTERM');
+      await until(deadOrZombie(init.pid), 2000, 'the init to exit');
+    });
+  });
+
+  it('answers each bad option with exit 2 and one "[skiff-pinns:e]" line, creating nothing', async function () {
+    const dir = fresh();
+    const cases: [string[], RegExp][] = [
+      [[], /--dir is required; usage: /],
+      [['--net'], /--dir is required/],
+      [['--dir'], /--dir needs a value/],
+      [['--dir', 'relative', '--net'], /not an absolute path/],
+      [['--dir', dir, '--dir', dir, '--net'], /--dir is given twice/],
+      [['--dir', dir], /nothing to pin/],
+      [['--dir', dir, '--net', '--bogus'], /unknown option --bogus; usage: /],
+      [['--dir', dir, '--net', '--hostname', 'h'], /--hostname needs --uts/],
+      [['--dir', dir, '--uts', '--hostname', 'a b'], /--hostname a b: only letters/],
+      [['--dir', dir, '--uts', '--hostname', 'x'.repeat(65)], /1 to 64 characters/],
+      [['--dir', dir, '--net', '--sysctl', 'noequals'], /expected key=value/],
+      [['--dir', dir, '--net', '--sysctl', '=1'], /the key is empty/],
+      [['--dir', dir, '--net', '--sysctl', 'net.ipv4.ip_forward='], /the value is empty/],
+      [['--dir', dir, '--net', '--sysctl', 'net.ipv4.ip_forward=1\n0'], /line break/],
+      [['--dir', dir, '--net', '--sysctl', 'kernel.hostname=x'], /not a namespaced sysctl/],
+      [['--dir', dir, '--ipc', '--sysctl', 'net.ipv4.ip_forward=1'], /needs --net/],
+      [['--dir', dir, '--net', '--sysctl', 'kernel.shmmni=1'], /needs --ipc/],
+      [['--dir', dir, '--net', '--sysctl', 'net/ipv4/../../kernel/x=1'], /not a valid sysctl name/],
+      [['--dir', dir, '--net', '--sysctl', 'net.a=1', '--sysctl', 'net/a=2'], /given twice/],
+    ];
+    for (const [args, message] of cases) {
+      const e = await fails(args);
+      expect(e.code, args.join(' ')).to.equal(2);
+      expect(e.stdout).to.equal('');
+      expect(e.stderr, args.join(' ')).to.match(/^\[skiff-pinns:e\] [^\n]+\n$/);
+      expect(e.stderr, args.join(' ')).to.match(message);
+    }
+    expect(existsSync(dir)).to.equal(false);
+  });
+
+  it('answers a sysctl the kernel lacks or refuses with exit 2, leaving nothing behind', async function () {
+    const dir = fresh();
+    for (const kv of ['net.ipv4.no_such_sysctl=1', 'net.ipv4.ip_forward=abc']) {
+      const e = await fails(['--dir', dir, '--net', '--ipc', '--uts', '--pid-init', '--sysctl', kv]);
+      expect(e.code).to.equal(2);
+      expect(e.stderr).to.match(new RegExp(`^\\[skiff-pinns:e\\] sysctl ${kv.replace(/\./g, '\\.')}: `));
+      expect(existsSync(dir)).to.equal(false);
+      expect(mountsUnder(base).filter((m) => m.startsWith(dir))).to.deep.equal([]);
+    }
+  });
+
+  it('undoes pins, the init and nothing else when pinning fails midway', async function () {
+    const dir = fresh();
+    await mkdir(dir);
+    // A leftover pid pin: net, ipc and uts get pinned and the init forked before this fails.
+    await writeFile(join(dir, 'pid'), '');
+    const initsBefore = podInits();
+    const e = await fails(['--dir', dir, '--net', '--ipc', '--uts', '--pid-init']);
+    expect(e.code).to.equal(1);
+    expect(e.stdout).to.equal('');
+    expect(e.stderr).to.match(/^\[skiff-pinns:e\] create .*\/pid: File exists\n$/);
+    expect(mountsUnder(dir)).to.deep.equal([]);
+    expect(readdirSync(dir)).to.deep.equal(['pid']);
+    const leaked = [...podInits()].filter((p) => !initsBefore.has(p));
+    expect(leaked, 'pod inits left running').to.deep.equal([]);
+  });
+
+  it('reports a dir it cannot create', async function () {
+    const dir = fresh();
+    // A file where the parent of DIR should be.
+    await writeFile(dir, '');
+    const e = await fails(['--dir', join(dir, 'sub'), '--net']);
+    expect(e.code).to.equal(1);
+    expect(e.stderr).to.match(/^\[skiff-pinns:e\] mkdir [^\n]+: Not a directory\n$/);
+  });
+
+  it('removes the dir it created when pinning fails after creating it', async function () {
+    // A tmpfs with room for its root and one more inode: mkdir works, the first pin file does not.
+    const tiny = fresh();
+    await mkdir(tiny);
+    mount('tmpfs', tiny, 'tmpfs', MS_NOSUID | MS_NODEV, 'nr_inodes=2,size=64k');
+    try {
+      const e = await fails(['--dir', join(tiny, 'pod'), '--net', '--ipc']);
+      expect(e.code).to.equal(1);
+      expect(e.stderr).to.match(/^\[skiff-pinns:e\] create [^\n]+\/net: No space left on device\n$/);
+      expect(readdirSync(tiny)).to.deep.equal([]);
+      expect(mountsUnder(tiny)).to.deep.equal([tiny]);
+    } finally {
+      umount2(tiny, MNT_DETACH);
+    }
+  });
+});

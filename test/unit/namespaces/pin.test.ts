@@ -1,0 +1,25 @@
+import { expect } from 'chai';
+import { pinHelperArgs } from '../../../src/namespaces/pin.js';
+
+describe('namespaces/pin', function () {
+  it('builds skiff-pinns arguments, with normalised sysctl keys', function () {
+    const args = pinHelperArgs({
+      dir: '/run/skiff/ns/abc',
+      net: true,
+      ipc: true,
+      uts: true,
+      pid: true,
+      hostname: 'web-0',
+      sysctls: { 'net/ipv4/conf/eth0.100/rp_filter': '1', 'kernel.shmmni': '1234' },
+    });
+    expect(args).to.deep.equal([
+      '--dir', '/run/skiff/ns/abc', '--net', '--ipc', '--uts', '--hostname', 'web-0',
+      '--sysctl', 'net.ipv4.conf.eth0/100.rp_filter=1', '--sysctl', 'kernel.shmmni=1234', '--pid-init',
+    ]); // prettier-ignore
+  });
+
+  it('drops the hostname without a UTS namespace of its own', function () {
+    const args = pinHelperArgs({ dir: '/d', net: true, ipc: false, uts: false, pid: false, hostname: 'h', sysctls: {} });
+    expect(args).to.deep.equal(['--dir', '/d', '--net']);
+  });
+});

@@ -1,0 +1,67 @@
+import { expect } from 'chai';
+import { runProcess } from '../../../src/runtime/process.js';
+import { backgroundContext } from '../../../src/core/context.js';
+import { SkiffError } from '../../../src/core/errors.js';
+import { silentLogger } from '../../../src/log/logger.js';
+
+const ctx = () => backgroundContext(silentLogger());
+
+async function rejection(p: Promise<unknown>): Promise<SkiffError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).to.be.instanceOf(SkiffError);
+    return e as SkiffError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('runtime/process', function () {
+  it('passes argv without a shell, stdin, env and cwd, and reports the exit status', async function () {
+    const r = await runProcess(ctx(), ['/bin/sh', '-c', 'read x; echo "$x $FOO $(pwd)"; echo err >&2; exit 3', '$HOME;'], {
+      stdin: 'hello\n',
+      env: { FOO: 'bar', PATH: '/usr/bin:/bin' },
+      cwd: '/tmp',
+    });
+    expect(r.code).to.equal(3);
+    expect(r.signal).to.equal(null);
+    expect(r.stdout.toString()).to.equal('hello bar /tmp\n');
+    expect(r.stderr.toString()).to.equal('err\n');
+    expect(r.truncated).to.equal(false);
+    // An argument with shell syntax arrives as one literal argument.
+    const echo = await runProcess(ctx(), ['/bin/echo', '$(id); rm -rf x']);
+    expect(echo.stdout.toString()).to.equal('$(id); rm -rf x\n');
+  });
+
+  it('caps output per stream and keeps reading so the child finishes', async function () {
+    const r = await runProcess(ctx(), ['/bin/sh', '-c', 'head -c 1000000 /dev/zero'], { maxOutputBytes: 1000 });
+    expect(r.code).to.equal(0);
+    expect(r.stdout.length).to.equal(1000);
+    expect(r.truncated).to.equal(true);
+  });
+
+  it('is Unavailable for a missing program', async function () {
+    const e = await rejection(runProcess(ctx(), ['/nonexistent/skiff-no-such-program']));
+    expect(e.kind).to.equal('Unavailable');
+    expect(e.message).to.contain('not found');
+  });
+
+  it('kills the process group on timeout, grandchildren included', async function () {
+    const started = Date.now();
+    // The grandchild holds stdout open: without the group kill, close would wait 30 s.
+    const e = await rejection(runProcess(ctx(), ['/bin/sh', '-c', 'sleep 30 & sleep 30'], { timeoutMs: 100 }));
+    expect(e.kind).to.equal('DeadlineExceeded');
+    expect(Date.now() - started).to.be.lessThan(5000);
+  });
+
+  it('kills the child when the context is aborted, with the reason as the error', async function () {
+    const ac = new AbortController();
+    const c = { log: silentLogger(), signal: ac.signal, deadline: undefined };
+    const p = runProcess(c, ['/bin/sleep', '30']);
+    setTimeout(() => ac.abort(new SkiffError('DeadlineExceeded', 'deadline passed')), 50);
+    const e = await rejection(p);
+    expect(e.kind).to.equal('DeadlineExceeded');
+    const already = await rejection(runProcess(c, ['/bin/true']));
+    expect(already.kind).to.equal('DeadlineExceeded');
+  });
+});

@@ -1,9 +1,11 @@
 // `npm run bench`: every benchmark, medians and ratios against a peer measured in the same run.
 // Select some with `npm run bench -- pull`.
 import { benchPull } from './pull.js';
+import { benchSandbox } from './sandbox.js';
 
 const benches: Record<string, () => Promise<void>> = {
   pull: () => benchPull(),
+  sandbox: () => benchSandbox(),
 };
 
 const wanted = process.argv.slice(2);

@@ -9,6 +9,7 @@ top=$(pwd)
 
 . scripts/lib.sh
 install_build_deps
+install_runtime_deps
 npm ci --no-audit --no-fund
 npm run build
 

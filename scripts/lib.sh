@@ -23,6 +23,11 @@ install_build_deps() {
   need_node
 }
 
+# What skiffd runs: iptables-restore for pod masquerade and hostPorts.
+install_runtime_deps() {
+  apt_install iptables
+}
+
 stop_running_skiffd() {
   local state=$1 pid
   pid=$(cat "$state/skiffd.lock" 2>/dev/null || true)

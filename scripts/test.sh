@@ -8,7 +8,10 @@ cd "$(dirname "$0")/.."
 
 . scripts/lib.sh
 install_build_deps
-# protoc: the staleness check of src/generated; the rest: the registry and images the tests use.
-apt_install file protobuf-compiler docker-registry busybox-static apache2-utils
+install_runtime_deps
+# protoc: the staleness check of src/generated; docker-registry, busybox-static, apache2-utils:
+# the registry and images the tests pull; containernetworking-plugins: CNI mode against the real
+# plugins; iproute2 and util-linux (ip, nsenter): looking into pods from the tests.
+apt_install file protobuf-compiler docker-registry busybox-static apache2-utils containernetworking-plugins iproute2 util-linux
 npm ci --no-audit --no-fund
 npm test

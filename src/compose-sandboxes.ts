@@ -11,6 +11,9 @@ import { BridgeNetwork } from './network/bridge-network.js';
 import type { HelperRunner } from './runtime/helper-exec.js';
 import { RecordStore } from './state/record-store.js';
 import { BridgePodNetwork } from './core/sandbox/bridge-pod-network.js';
+import { CniPodNetwork } from './core/sandbox/cni-pod-network.js';
+import type { PodNetwork } from './core/sandbox/pod-network.js';
+import { CniRunner } from './network/cni/runner.js';
 import { SandboxService } from './core/sandbox/sandbox-service.js';
 import { isSandboxRecord } from './core/sandbox/types.js';
 import type { RuntimeInfo } from './core/runtime-info.js';
@@ -35,13 +38,21 @@ export async function openSandboxService(
   runtime: RuntimeInfo,
 ): Promise<SandboxService> {
   const subnet = podSubnet(config, runtime);
-  const bridge = new BridgeNetwork({
-    bridge: config.network.bridge,
-    mtu: config.network.mtu,
-    ipam: new Ipam(paths.ipamDir, subnet),
-    hostports: new HostportManager({ bridge: config.network.bridge, subnet, chainPrefix: config.network.chainPrefix }),
-  });
-  const network = new BridgePodNetwork(bridge);
+  let bridge: BridgeNetwork | undefined;
+  let network: PodNetwork;
+  if (config.network.mode === 'cni') {
+    const cni = new CniPodNetwork(config.network.cniConfDir, new CniRunner(config.network.cniBinDirs));
+    await cni.init(ctx);
+    network = cni;
+  } else {
+    bridge = new BridgeNetwork({
+      bridge: config.network.bridge,
+      mtu: config.network.mtu,
+      ipam: new Ipam(paths.ipamDir, subnet),
+      hostports: new HostportManager({ bridge: config.network.bridge, subnet, chainPrefix: config.network.chainPrefix }),
+    });
+    network = new BridgePodNetwork(bridge);
+  }
   const sandboxes = new SandboxService({
     nsDir: paths.nsDir,
     sandboxesDir: paths.sandboxesDir,
@@ -53,7 +64,7 @@ export async function openSandboxService(
     handlers: () => runtime.handlerNames(),
   });
   const pods = await sandboxes.load(ctx);
-  await bridge.init(
+  await bridge?.init(
     ctx,
     pods
       .filter((p) => p.state === 'ready' && p.network && p.spec.portMappings.length > 0)

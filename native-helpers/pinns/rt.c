@@ -70,13 +70,20 @@ __attribute__((noreturn)) void rt_exit(int status)
 		RT_SYS(__NR_exit_group, status, 0, 0, 0, 0);
 }
 
+/* arm64's crt1.o calls abort() should __libc_start_main return; glibc's would pull in most of
+ * glibc, and its own __libc_start_main with it. */
+__attribute__((noreturn)) void abort(void)
+{
+	RT_SYS(__NR_kill, rt_getpid(), RT_SIGABRT, 0, 0, 0);
+	rt_exit(127);
+}
+
 __attribute__((noreturn)) void __stack_chk_fail(void)
 {
 	static const char msg[] = "[skiff-" HELPER_NAME ":e] stack smashing detected\n";
 
 	RT_SYS(__NR_write, 2, msg, sizeof(msg) - 1, 0, 0);
-	RT_SYS(__NR_kill, rt_getpid(), RT_SIGABRT, 0, 0, 0);
-	rt_exit(127);
+	abort();
 }
 
 /* The compiler may emit calls to these (struct copies, zeroing); without this attribute it would

@@ -15,8 +15,6 @@ export interface NetworkConfig {
   /** Built-in mode: the pod subnet; the bridge takes its first address. The pod CIDR kubelet sends wins. */
   readonly subnet: string;
   readonly mtu: number;
-  /** Built-in mode: masquerade traffic from pods to addresses outside the subnet. */
-  readonly masquerade: boolean;
   /** Built-in mode: prefix of Skiff's iptables chains ("SKIFF-HOSTPORTS", …). */
   readonly chainPrefix: string;
   readonly cniConfDir: string;
@@ -33,7 +31,6 @@ export const DEFAULT_NETWORK_CONFIG: NetworkConfig = Object.freeze({
   bridge: 'skiff0',
   subnet: '10.88.0.0/16',
   mtu: 1500,
-  masquerade: true,
   chainPrefix: 'SKIFF',
   cniConfDir: '/etc/cni/net.d',
   cniBinDirs: Object.freeze(['/opt/cni/bin', '/usr/lib/cni']),
@@ -85,8 +82,6 @@ export function parseNetworkConfig(raw: unknown): NetworkConfig {
   if (parsed.family !== 4 || parsed.prefix > 30) throw new ConfigError('network.subnet', `must be an IPv4 CIDR of /30 or wider; got ${show(subnet)}`);
   const binDirs = r.cniBinDirs ?? d.cniBinDirs;
   if (!Array.isArray(binDirs)) throw new ConfigError('network.cniBinDirs', `must be a list; got ${show(binDirs)}`);
-  const masquerade = r.masquerade ?? d.masquerade;
-  if (typeof masquerade !== 'boolean') throw new ConfigError('network.masquerade', `must be true or false; got ${show(masquerade)}`);
   const chainPrefix = r.chainPrefix ?? d.chainPrefix;
   if (typeof chainPrefix !== 'string' || !/^[A-Z][A-Z0-9]{0,9}$/.test(chainPrefix)) {
     throw new ConfigError('network.chainPrefix', `must be 1 to 10 upper-case letters or digits, starting with a letter; got ${show(chainPrefix)}`);
@@ -97,7 +92,6 @@ export function parseNetworkConfig(raw: unknown): NetworkConfig {
     bridge,
     subnet: subnet as string,
     mtu: int('network.mtu', r.mtu ?? d.mtu, 576, 65535),
-    masquerade,
     cniConfDir: absPath('network.cniConfDir', r.cniConfDir ?? d.cniConfDir),
     cniBinDirs: Object.freeze(binDirs.map((p, i) => absPath(`network.cniBinDirs[${i}]`, p))),
   });

@@ -2,6 +2,7 @@
 // answer. Everything here is read from memory; only UpdateRuntimeConfig writes (one record).
 import type { Config } from '../config/schema.js';
 import type { HostInfo } from '../runtime/host-info.js';
+import { spawnCount } from '../runtime/spawn-count.js';
 import type { RecordStore } from '../state/record-store.js';
 import { parseCidrList } from '../util/cidr.js';
 import type { OpContext } from './context.js';
@@ -106,6 +107,7 @@ export class RuntimeInfo {
       version: JSON.stringify({ ...this.version(), node: process.version }),
       host: JSON.stringify(this.host),
       runtimeConfig: JSON.stringify(this.settings),
+      spawns: String(spawnCount()),
     };
   }
 

@@ -71,23 +71,23 @@ export class HostportManager {
    */
   async init(ctx: OpContext, pods: readonly PodPorts[] = []): Promise<void> {
     await this.lock.run('iptables', async () => {
-      this.pods.clear();
+      const next = new Map<string, PodPorts>();
       for (const p of pods) {
         try {
           const pod = { sandboxId: p.sandboxId, podIP: p.podIP, mappings: normalizeMappings(p.podIP, p.mappings) };
-          checkConflicts(this.pods.values(), pod);
-          if (pod.mappings.length) this.pods.set(pod.sandboxId, pod);
+          checkConflicts(next.values(), pod);
+          if (pod.mappings.length) next.set(pod.sandboxId, pod);
         } catch (e) {
           ctx.log.warn('hostports of a sandbox dropped at start-up', { sandbox: p.sandboxId, error: (e as Error).message });
         }
       }
       const saved = parseIptablesSave(await this.save(ctx));
-      const wanted = new Set([...this.pods.keys()].map((id) => podChain(this.prefix, id)));
+      const wanted = new Set([...next.keys()].map((id) => podChain(this.prefix, id)));
       const stale = savedChains(saved, 'nat', chainNames(this.prefix).podPrefix.slice(0, -1)).filter((c) => !wanted.has(c));
       const fixes = jumpFixes(saved, jumpRules(this.prefix));
       const text = [
         '*nat',
-        ...natRules([...this.pods.values()], this.ruleOptions, stale),
+        ...natRules([...next.values()], this.ruleOptions, stale),
         ...(fixes.get('nat') ?? []),
         'COMMIT',
         '*filter',
@@ -97,6 +97,8 @@ export class HostportManager {
         '',
       ].join('\n');
       await this.restore(ctx, text);
+      this.pods.clear();
+      for (const [id, pod] of next) this.pods.set(id, pod);
     });
     await this.routeLocalnet(ctx, true);
     await this.warnIfNoForwarding(ctx);

@@ -2,6 +2,7 @@
 // failures as "[skiff-<name>:e] …" lines on stderr; those lines become the error message the
 // caller (and in the end kubelet) sees, instead of a bare exit status.
 import { spawn } from 'node:child_process';
+import { countSpawn } from './spawn-count.js';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { internal, SkiffError, unavailable } from '../core/errors.js';
@@ -28,6 +29,7 @@ export class HelperRunner {
   run(ctx: OpContext, name: string, args: readonly string[], opts: { input?: string } = {}): Promise<HelperResult> {
     const bin = this.path(name);
     return new Promise((resolve, reject) => {
+      countSpawn();
       const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], signal: ctx.signal });
       const out: Buffer[] = [];
       const err: Buffer[] = [];

@@ -2,6 +2,7 @@
 // status is the caller's to judge; this file only guarantees that the child cannot outlive the
 // caller's deadline and cannot make the daemon buffer unbounded output.
 import { spawn } from 'node:child_process';
+import { countSpawn } from './spawn-count.js';
 import { SkiffError, internal, unavailable } from '../core/errors.js';
 import type { OpContext } from '../core/context.js';
 
@@ -72,6 +73,7 @@ export function runProcess(ctx: OpContext, argv: readonly string[], opts: RunOpt
   return new Promise<RunResult>((resolve, reject) => {
     // A process group of its own, so a kill also reaches what the program started (a CNI plugin
     // running iptables): killing only the direct child would leave those running.
+    countSpawn();
     const child = spawn(file, args, {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: opts.env,

@@ -41,8 +41,12 @@ export interface PodNetworkStatus {
   readonly ip: string;
   readonly prefix: number;
   readonly gateway: string;
-  readonly mac: string;
-  readonly hostVeth: string;
+  /** Built-in bridge: the pod's eth0 MAC and the host end of its veth. */
+  readonly mac?: string;
+  readonly hostVeth?: string;
+  /** CNI: the network's name and the final ADD result, which DEL gets back as prevResult. */
+  readonly cniNetwork?: string;
+  readonly cniResult?: Readonly<Record<string, unknown>>;
 }
 
 export interface SandboxRecord {

@@ -3,7 +3,7 @@
 // process per plugin per call, through runProcess (argv, no shell, killed on the deadline).
 import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SkiffError, failedPrecondition, internal, isSkiffError, unavailable } from '../../core/errors.js';
+import { SkiffError, internal, isSkiffError, unavailable } from '../../core/errors.js';
 import type { OpContext } from '../../core/context.js';
 import { outputExcerpt, runProcess } from '../../runtime/process.js';
 import { compareVersions, type CniNetworkList, type CniPluginConf } from './config.js';
@@ -195,7 +195,3 @@ export class CniRunner {
   }
 }
 
-/** For callers that must name the network in an error of their own. */
-export function noNetworkConfigured(confDir: string): SkiffError {
-  return failedPrecondition(`no CNI network configuration in ${confDir}`);
-}

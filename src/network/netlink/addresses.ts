@@ -1,4 +1,5 @@
 // Interface addresses: add one (idempotently), list them.
+import { constants } from 'node:os';
 import { attr, decodeAttrs, readString, readU32, type Attr, type NetlinkMessage } from './codec.js';
 import {
   AF_INET, AF_INET6, AF_UNSPEC, IFA_ADDRESS, IFA_BROADCAST, IFA_F_NODAD, IFA_FLAGS, IFA_LABEL,
@@ -8,7 +9,7 @@ import { bytesToIp, ipv4Broadcast, type CidrBytes } from './ip-codec.js';
 import type { NetlinkRequest, NetlinkSocket } from './socket.js';
 import { decodeIfAddr, encodeIfAddr, IFADDRMSG_LEN } from './structs.js';
 
-const EEXIST = 17;
+const { EEXIST } = constants.errno;
 
 export interface Address {
   readonly index: number;

@@ -1,6 +1,7 @@
 // The node's pod bridge: created on first use, then only checked. Two round trips when it is
 // already right (look up; add the gateway address, which EEXIST makes a no-op).
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:os';
 import { failedPrecondition, internal } from '../../core/errors.js';
 import { addAddressRequest } from './addresses.js';
 import { attr } from './codec.js';
@@ -13,7 +14,7 @@ import { checkLinkName, getLinkRequest, linkByName, linkFromResult, setLinkReque
 import type { NetlinkRequest, NetlinkSocket } from './socket.js';
 import { encodeIfInfo } from './structs.js';
 
-const EEXIST = 17;
+const { EEXIST } = constants.errno;
 
 export interface BridgeSpec {
   /** At most 15 bytes. */

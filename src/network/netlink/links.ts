@@ -1,5 +1,6 @@
 // Links: look up, list, change, delete. Requests address a link by index when the caller knows
 // it and by name otherwise; the kernel resolves names in the socket's own netns.
+import { constants } from 'node:os';
 import { invalidArgument } from '../../core/errors.js';
 import { attr, decodeAttrs, readS32, readString, readU32, type Attr, type NetlinkMessage } from './codec.js';
 import {
@@ -11,7 +12,7 @@ import { formatMac } from './ip-codec.js';
 import type { NetlinkRequest, NetlinkSocket } from './socket.js';
 import { decodeIfInfo, encodeIfInfo } from './structs.js';
 
-const ENODEV = 19;
+const { ENODEV } = constants.errno;
 
 export interface Link {
   readonly index: number;

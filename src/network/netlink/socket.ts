@@ -1,6 +1,7 @@
-// One rtnetlink socket. Synchronous throughout: route netlink answers within send(), so a request
-// costs two syscalls and a few microseconds, and the socket can be opened inside a withNetns
-// callback and used afterwards (a netlink socket stays bound to the netns it was opened in).
+// One rtnetlink socket. Synchronous throughout: route netlink does the work and queues the answer
+// within send(), so the recv() calls that follow never wait for anything. The socket can be
+// opened inside a withNetns callback and used afterwards: a netlink socket stays bound to the
+// netns it was opened in.
 //
 // exec() sends several requests in one datagram and then reads all their acks: the kernel runs
 // them in order but does NOT stop at a failure, so only batch requests that are safe to run after
@@ -46,8 +47,9 @@ const RECV_BUFFER = 64 * 1024;
 const DUMP_ATTEMPTS = 3;
 
 /**
- * One receive buffer for all sockets: every datagram is copied out before anything else runs (all
- * of this is synchronous), and a buffer per pod socket would only feed the garbage collector.
+ * One receive buffer for all sockets: every datagram is read, and what must outlive it copied,
+ * before the next recv (all of this is synchronous); a buffer per pod socket would only feed the
+ * garbage collector.
  */
 let recvBuffer: Buffer | undefined;
 

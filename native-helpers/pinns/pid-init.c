@@ -57,7 +57,8 @@ __attribute__((noreturn)) static void init_main(int sync_fd)
 			rt_exit(EXIT_FAILURE_GENERIC);
 		}
 	}
-	/* Nothing else the daemon passed down may stay open for the pod's lifetime. */
+	/* Nothing else the daemon passed down may stay open for the pod's lifetime. From here on
+	 * stderr is /dev/null: exiting is the report, since the parent then reads EOF, not "1". */
 	if ((sync_fd > 3 && rt_close_range(3, (unsigned)sync_fd - 1) < 0) ||
 	    rt_close_range((unsigned)sync_fd + 1, ~0U) < 0)
 		rt_exit(EXIT_FAILURE_GENERIC);
@@ -89,7 +90,8 @@ int pid_init_start(void)
 		rt_close(fds[0]);
 		init_main(fds[1]);
 	}
-	/* Restoring a mask sigprocmask just returned cannot fail. */
+	/* Restoring a mask sigprocmask just returned cannot fail; closing a pipe end has nothing to
+	 * flush. Neither result is worth a branch. */
 	rt_sigprocmask(RT_SIG_SETMASK, &old, NULL);
 	rt_close(fds[1]);
 	if (pid < 0) {
@@ -106,7 +108,8 @@ int pid_init_start(void)
 		report("pid init exited before it was ready");
 	if ((r = rt_kill((int)pid, RT_SIGKILL)) < 0 && r != -ESRCH)
 		report_err((int)-r, "pid init: kill %d", (int)pid);
-	rt_wait4((int)pid, NULL, 0);
+	if ((r = rt_wait4((int)pid, NULL, 0)) < 0)
+		report_err((int)-r, "pid init: wait for %d", (int)pid);
 	return -1;
 }
 
@@ -123,7 +126,7 @@ int proc_start_time(int pid, uint64_t *out)
 	if (fd < 0)
 		return report_err((int)-fd, "open %s", path);
 	n = rt_read((int)fd, buf, sizeof(buf) - 1);
-	rt_close((int)fd);
+	rt_close((int)fd); /* read-only procfs file: nothing to report on close */
 	if (n < 0)
 		return report_err((int)-n, "read %s", path);
 	buf[n] = '\0';

@@ -46,9 +46,11 @@ int pin_dir_create(struct pin_undo *u, const char *dir)
 	/* An existing dir is fine (the daemon may have made it); a symlink or a file in its place is
 	 * not: O_DIRECTORY | O_NOFOLLOW fails for both. */
 	r = rt_open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (r == -ENOTDIR || r == -ELOOP)
+		return report("%s exists and is not a directory", dir);
 	if (r < 0)
-		return report_err(r == -ENOTDIR || r == -ELOOP ? ENOTDIR : (int)-r, "%s exists and is not a directory",
-				  dir);
+		return report_err((int)-r, "open %s", dir);
+	/* An O_PATH descriptor: closing it has nothing to flush or report. */
 	rt_close((int)r);
 	return 0;
 }

@@ -11,7 +11,7 @@ import {
   createVethIntoNetns,
   ensureBridge,
   NetlinkSocket,
-  withNetns,
+  withNetnsFd,
   type Link,
 } from './netlink/index.js';
 
@@ -76,17 +76,18 @@ export class BridgeNetwork {
     let mac: string;
     const nsFd = openSync(pod.netnsPath, 'r');
     try {
-      createVethIntoNetns(sock, {
+      const pair = createVethIntoNetns(sock, {
         hostName: hostVeth,
         peerName: 'eth0',
         netnsFd: nsFd,
         mtu: this.opts.mtu,
         master: (this.bridgeLink as Link).index,
       });
-      const inPod = withNetns(pod.netnsPath, () => NetlinkSocket.open());
+      const inPod = withNetnsFd(nsFd, () => NetlinkSocket.open(), pod.netnsPath);
       try {
         mac = configurePodInterface(inPod, {
           ifName: 'eth0',
+          ifIndex: pair.peerIndex,
           addressCidr: `${alloc.address}/${alloc.prefix}`,
           gateway: alloc.gateway,
           mtu: this.opts.mtu,

@@ -15,7 +15,6 @@ import { isKind } from '../../src/core/errors.js';
 const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8' });
 const ipJson = <T>(...args: string[]): T => JSON.parse(ip('-j', ...args)) as T;
 const threadNetnsInode = (): number => statSync('/proc/thread-self/ns/net').ino;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface IpAddrInfo {
   ifname: string;
@@ -268,50 +267,4 @@ describe('netlink against the kernel', function () {
     });
   });
 
-  describe('speed', function () {
-    // The target is well under 1 ms; almost all of it is kernel work (registering two netdevs,
-    // enslaving, addrconf) that swings with the VM's load, so the test only guards against
-    // regressions of another order (a process spawn costs 2-40 ms) and prints the numbers.
-    it('creates veth + configures the pod interface without a spawn in sight (median of 20)', function () {
-      const runs = 20;
-      const names = Array.from({ length: runs }, () => addNetns());
-      const core: number[] = [];
-      const whole: number[] = [];
-      names.forEach((ns, i) => {
-        const hostName = `skp${tag}${i.toString(16)}`.slice(0, 15);
-        hostLinks.add(hostName);
-        const t0 = process.hrtime.bigint();
-        const fd = openSync(`/run/netns/${ns}`, 'r');
-        let sock: NetlinkSocket;
-        let t1: bigint;
-        let t2: bigint;
-        try {
-          sock = withNetnsFd(fd, () => NetlinkSocket.open());
-          t1 = process.hrtime.bigint();
-          const pair = createVethIntoNetns(host, { hostName, peerName: 'eth0', netnsFd: fd, mtu: 1450, master: br.index });
-          configurePodInterface(sock, {
-            ifName: 'eth0',
-            ifIndex: pair.peerIndex,
-            addressCidr: `${subnet}.${10 + i}/24`,
-            gateway,
-            mtu: 1450,
-          });
-          t2 = process.hrtime.bigint();
-          sock.close();
-        } finally {
-          closeSync(fd);
-        }
-        const t3 = process.hrtime.bigint();
-        core.push(Number(t2 - t1) / 1e6);
-        whole.push(Number(t3 - t0) / 1e6);
-      });
-      const m = median(core);
-      console.log(
-        `      createVethIntoNetns + configurePodInterface: median ${m.toFixed(3)} ms ` +
-          `(min ${Math.min(...core).toFixed(3)}, max ${Math.max(...core).toFixed(3)}); ` +
-          `with open ns + withNetns socket + close: median ${median(whole).toFixed(3)} ms`,
-      );
-      expect(m).to.be.below(10);
-    });
-  });
 });

@@ -228,6 +228,30 @@ describe('pod sandboxes over the CRI socket', function () {
     await expectNoLeaks(ids);
   });
 
+  it('leaves nothing behind after 200 pod lifecycles, ten at a time', async function () {
+    this.timeout(180_000);
+    const ids: string[] = [];
+    for (let batch = 0; batch < 20; batch++) {
+      await Promise.all(
+        Array.from({ length: 10 }, async (_, i) => {
+          const withPort = i === 0;
+          const id = await runPod(
+            podConfig(
+              withPort ? { portMappings: [{ protocol: Protocol.TCP, containerPort: 80, hostPort: 30000 + batch, hostIp: '' }] } : {},
+              `cycle-${batch}-${i}`,
+            ),
+          );
+          ids.push(id);
+          await stop(id);
+          await remove(id);
+        }),
+      );
+    }
+    expect(new Set(ids).size).to.equal(200);
+    expect((await call<object, ListPodSandboxResponse>(d.runtime, 'listPodSandbox', {})).items).to.deep.equal([]);
+    await expectNoLeaks(ids);
+  });
+
   it('keeps pods through a kill -9 of the daemon, and stops and removes them after the restart', async function () {
     const id = await runPod(podConfig({ portMappings: [{ protocol: Protocol.UDP, containerPort: 53, hostPort: 40000 + Math.floor(Math.random() * 20000), hostIp: '' }] }));
     const before = await status(id);

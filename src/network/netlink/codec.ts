@@ -1,10 +1,49 @@
-// Netlink framing: nlmsghdr and (nested) attributes, both 4-byte aligned, host byte order.
-// Encoding builds an attribute tree first and writes it in one pass, so nested lengths never need
-// patching afterwards.
+// Netlink framing: nlmsghdr and (nested) attributes, both 4-byte aligned, host byte order
+// (little-endian on every machine we build for). Requests are described as attribute trees and
+// written in one pass into one buffer.
+//
+// Speed note: this code runs a handful of times per pod, so V8 mostly interprets it. Plain index
+// stores (put16/put32) cost a fraction of Buffer#writeUInt16LE's checked calls there, and the
+// receive loop reads headers the same way.
 import { internal } from '../../core/errors.js';
 import { NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_HDRLEN } from './constants.js';
 
 export const align4 = (n: number): number => (n + 3) & ~3;
+
+export function put16(b: Uint8Array, o: number, v: number): void {
+  b[o] = v & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+}
+
+export function put32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+  b[o + 2] = (v >>> 16) & 0xff;
+  b[o + 3] = (v >>> 24) & 0xff;
+}
+
+export function get16(b: Uint8Array, o: number): number {
+  return b[o]! | (b[o + 1]! << 8);
+}
+
+export function get32(b: Uint8Array, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+}
+
+/** UTF-8 length; interface names and link kinds are ASCII, which needs no encoder at all. */
+function utf8Length(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.byteLength(s);
+  return s.length;
+}
+
+function writeString(b: Buffer, o: number, s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) return b.write(s, o, 'utf8');
+    b[o + i] = c;
+  }
+  return s.length;
+}
 
 /**
  * An attribute to send. Scalars and strings are kept as values and written straight into the
@@ -50,7 +89,7 @@ function attrLength(a: Attr): number {
     case 's32':
       return NLA_HDRLEN + 4;
     case 'str':
-      return NLA_HDRLEN + Buffer.byteLength(a.value) + 1;
+      return NLA_HDRLEN + utf8Length(a.value) + 1;
     case 'nest': {
       let n = NLA_HDRLEN + (a.header ? align4(a.header.length) : 0);
       for (const c of a.children) n += align4(attrLength(c));
@@ -79,19 +118,16 @@ function writeAttr(buf: Buffer, off: number, a: Attr): number {
       end = p + 1;
       break;
     case 'u16':
-      buf.writeUInt16LE(a.value, p);
+      put16(buf, p, a.value);
       end = p + 2;
       break;
     case 'u32':
-      buf.writeUInt32LE(a.value >>> 0, p);
-      end = p + 4;
-      break;
     case 's32':
-      buf.writeInt32LE(a.value, p);
+      put32(buf, p, a.value);
       end = p + 4;
       break;
     case 'str':
-      end = p + buf.write(a.value, p, 'utf8') + 1; // the NUL is already there: the buffer is zeroed
+      end = p + writeString(buf, p, a.value) + 1; // the NUL is already there: the buffer is zeroed
       break;
     case 'nest': {
       end = p;
@@ -105,8 +141,8 @@ function writeAttr(buf: Buffer, off: number, a: Attr): number {
   }
   const len = end - off;
   if (len > 0xffff) throw internal(`netlink attribute ${a.type} is ${len} bytes, over the 64 KiB limit`);
-  buf.writeUInt16LE(len, off);
-  buf.writeUInt16LE(a.type, off + 2);
+  put16(buf, off, len);
+  put16(buf, off + 2, a.type);
   return off + align4(len);
 }
 
@@ -126,10 +162,10 @@ export function writeMessage(
   buf.set(header, off + NLMSG_HDRLEN);
   let p = off + NLMSG_HDRLEN + align4(header.length);
   for (const a of attrs) p = writeAttr(buf, p, a);
-  buf.writeUInt32LE(p - off, off);
-  buf.writeUInt16LE(m.type, off + 4);
-  buf.writeUInt16LE(m.flags, off + 6);
-  buf.writeUInt32LE(m.seq >>> 0, off + 8);
+  put32(buf, off, p - off);
+  put16(buf, off + 4, m.type);
+  put16(buf, off + 6, m.flags);
+  put32(buf, off + 8, m.seq);
   return p;
 }
 
@@ -156,15 +192,15 @@ export function decodeMessages(buf: Buffer): NetlinkMessage[] {
   const out: NetlinkMessage[] = [];
   let off = 0;
   while (off + NLMSG_HDRLEN <= buf.length) {
-    const len = buf.readUInt32LE(off);
+    const len = get32(buf, off);
     if (len < NLMSG_HDRLEN || off + len > buf.length) {
       throw internal(`malformed netlink reply: message of ${len} bytes at offset ${off} of ${buf.length}`);
     }
     out.push({
-      type: buf.readUInt16LE(off + 4),
-      flags: buf.readUInt16LE(off + 6),
-      seq: buf.readUInt32LE(off + 8),
-      pid: buf.readUInt32LE(off + 12),
+      type: get16(buf, off + 4),
+      flags: get16(buf, off + 6),
+      seq: get32(buf, off + 8),
+      pid: get32(buf, off + 12),
       payload: buf.subarray(off + NLMSG_HDRLEN, off + len),
     });
     off += align4(len);
@@ -182,29 +218,39 @@ export function decodeAttrs(buf: Buffer, offset = 0, only?: ReadonlySet<number>)
   const out = new Map<number, Buffer>();
   let off = offset;
   while (off + NLA_HDRLEN <= buf.length) {
-    const len = buf.readUInt16LE(off);
+    const len = get16(buf, off);
     if (len < NLA_HDRLEN || off + len > buf.length) break;
-    const type = buf.readUInt16LE(off + 2) & NLA_TYPE_MASK;
+    const type = get16(buf, off + 2) & NLA_TYPE_MASK;
     if (!only || only.has(type)) out.set(type, buf.subarray(off + NLA_HDRLEN, off + len));
     off += align4(len);
   }
   return out;
 }
 
+/** Up to the first NUL; ASCII (every name and kind we read) without going through a decoder. */
 export function readString(v: Buffer | undefined): string | undefined {
   if (!v) return undefined;
-  const nul = v.indexOf(0);
-  return v.toString('utf8', 0, nul < 0 ? v.length : nul);
+  let s = '';
+  for (let i = 0; i < v.length; i++) {
+    const c = v[i]!;
+    if (c === 0) return s;
+    if (c > 0x7f) {
+      const nul = v.indexOf(0, i);
+      return v.toString('utf8', 0, nul < 0 ? v.length : nul);
+    }
+    s += String.fromCharCode(c);
+  }
+  return s;
 }
 
 export function readU32(v: Buffer | undefined): number | undefined {
-  return v && v.length >= 4 ? v.readUInt32LE(0) : undefined;
+  return v && v.length >= 4 ? get32(v, 0) : undefined;
 }
 
 export function readS32(v: Buffer | undefined): number | undefined {
-  return v && v.length >= 4 ? v.readInt32LE(0) : undefined;
+  return v && v.length >= 4 ? get32(v, 0) | 0 : undefined;
 }
 
 export function readU8(v: Buffer | undefined): number | undefined {
-  return v && v.length >= 1 ? v.readUInt8(0) : undefined;
+  return v && v.length >= 1 ? v[0] : undefined;
 }

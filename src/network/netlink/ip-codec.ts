@@ -1,5 +1,5 @@
 // IP and MAC addresses between their text forms and the bytes netlink carries.
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import { invalidArgument } from '../../core/errors.js';
 import { parseCidr } from '../../util/cidr.js';
 import { AF_INET, AF_INET6 } from './constants.js';
@@ -17,8 +17,29 @@ function v4Bytes(s: string): number[] {
   return s.split('.').map(Number);
 }
 
+/** Dotted quad without leading zeros, or undefined: the common case, without a regex. */
+function parseV4(s: string): Buffer | undefined {
+  const parts = s.split('.');
+  if (parts.length !== 4) return undefined;
+  const b = Buffer.allocUnsafe(4);
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i]!;
+    if (p.length === 0 || p.length > 3 || (p.length > 1 && p.charCodeAt(0) === 48)) return undefined;
+    let n = 0;
+    for (let j = 0; j < p.length; j++) {
+      const d = p.charCodeAt(j) - 48;
+      if (d < 0 || d > 9) return undefined;
+      n = n * 10 + d;
+    }
+    if (n > 255) return undefined;
+    b[i] = n;
+  }
+  return b;
+}
+
 export function ipToBytes(s: string): IpBytes {
-  if (isIPv4(s)) return { family: AF_INET, bytes: Buffer.from(v4Bytes(s)) };
+  const v4 = parseV4(s);
+  if (v4) return { family: AF_INET, bytes: v4 };
   if (!isIPv6(s) || s.includes('%')) throw invalidArgument(`${JSON.stringify(s)} is not an IP address`);
   let head = s;
   let tail: number[] = [];
@@ -35,7 +56,7 @@ export function ipToBytes(s: string): IpBytes {
   const r = right ? right.split(':') : [];
   const zeros = right === undefined ? 0 : groupsWanted - l.length - r.length;
   const groups = [...l, ...Array<string>(zeros).fill('0'), ...r].map((g) => parseInt(g, 16));
-  const b = Buffer.alloc(16);
+  const b = Buffer.allocUnsafe(16).fill(0);
   groups.forEach((g, i) => b.writeUInt16BE(g, i * 2));
   b.set(tail, 12);
   return { family: AF_INET6, bytes: b };
@@ -71,6 +92,13 @@ export function bytesToIp(b: Buffer): string {
 }
 
 export function parseCidrBytes(text: string): CidrBytes {
+  // The usual "10.88.0.7/16" is read directly; anything else goes through the full parser.
+  const slash = text.indexOf('/');
+  const v4 = slash > 0 ? parseV4(text.slice(0, slash)) : undefined;
+  const prefixText = text.slice(slash + 1);
+  if (v4 && /^\d{1,2}$/.test(prefixText) && Number(prefixText) <= 32) {
+    return { family: AF_INET, bytes: v4, prefix: Number(prefixText) };
+  }
   const c = parseCidr(text);
   if (typeof c === 'string') throw invalidArgument(c);
   return { ...ipToBytes(c.address), prefix: c.prefix };
@@ -80,13 +108,17 @@ export function parseCidrBytes(text: string): CidrBytes {
 export function ipv4Broadcast(addr: Buffer, prefix: number): Buffer {
   const n = addr.readUInt32BE(0);
   const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  const out = Buffer.alloc(4);
+  const out = Buffer.allocUnsafe(4);
   out.writeUInt32BE((n | ~mask) >>> 0);
   return out;
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 export function formatMac(b: Buffer): string {
-  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+  let s = HEX[b[0]!] ?? '';
+  for (let i = 1; i < b.length; i++) s += `:${HEX[b[i]!]}`;
+  return s;
 }
 
 /** A random unicast, locally administered MAC (bit 1 of the first byte set, bit 0 clear). */

@@ -8,7 +8,7 @@
 // an earlier one in the batch failed.
 import { internal } from '../../core/errors.js';
 import { closeFd, NETLINK_ROUTE, netlinkRecv, netlinkSend, netlinkSocket } from '../../sys/netlink-calls.js';
-import { align4, decodeMessages, messageSize, writeMessage, type Attr, type NetlinkMessage } from './codec.js';
+import { align4, decodeMessages, get16, get32, messageSize, writeMessage, type Attr, type NetlinkMessage } from './codec.js';
 import {
   NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLMSG_NOOP,
   NLMSG_OVERRUN,
@@ -17,6 +17,7 @@ import { NetlinkError, parseDonePayload, parseErrorPayload } from './netlink-err
 
 /** Moves datagrams; the real one is a socket, tests hand in a scripted kernel. */
 export interface NetlinkTransport {
+  /** `data` is only valid during the call (the socket reuses it). */
   send(data: Buffer): void;
   /** The next datagram; the buffer may be reused by the next recv(). */
   recv(): Buffer;
@@ -52,6 +53,14 @@ const DUMP_ATTEMPTS = 3;
  * garbage collector.
  */
 let recvBuffer: Buffer | undefined;
+
+/** Likewise for sending: the kernel copies the datagram before send() returns. */
+let sendBuffer = Buffer.allocUnsafeSlow(8 * 1024);
+
+function zeroedSendBuffer(size: number): Buffer {
+  if (size > sendBuffer.length) sendBuffer = Buffer.allocUnsafeSlow(Math.max(size, sendBuffer.length * 2));
+  return sendBuffer.fill(0, 0, size).subarray(0, size);
+}
 
 function socketTransport(recvTimeoutMs: number): NetlinkTransport {
   const fd = netlinkSocket(NETLINK_ROUTE, recvTimeoutMs);
@@ -98,7 +107,7 @@ export class NetlinkSocket {
     const firstSeq = (this.seq + 1) >>> 0; // requests get consecutive numbers, mod 2^32
     let size = 0;
     for (const r of requests) size += messageSize(r.header, r.attrs);
-    const out = Buffer.alloc(size);
+    const out = zeroedSendBuffer(size);
     let off = 0;
     for (const r of requests) {
       const m = { type: r.type, flags: NLM_F_REQUEST | NLM_F_ACK | (r.flags ?? 0), seq: this.nextSeq() };
@@ -116,18 +125,18 @@ export class NetlinkSocket {
       if (data.length === 0) throw internal('netlink socket returned an empty datagram');
       // Walked in place: acks are read without copying; only replies are copied out.
       for (let p = 0; p + NLMSG_HDRLEN <= data.length; ) {
-        const len = data.readUInt32LE(p);
+        const len = get32(data, p);
         if (len < NLMSG_HDRLEN || p + len > data.length) {
           throw internal(`malformed netlink reply: message of ${len} bytes at offset ${p} of ${data.length}`);
         }
-        const type = data.readUInt16LE(p + 4);
-        const flags = data.readUInt16LE(p + 6);
-        const seq = data.readUInt32LE(p + 8);
+        const type = get16(data, p + 4);
+        const flags = get16(data, p + 6);
+        const seq = get32(data, p + 8);
         const i = (seq - firstSeq) >>> 0;
         // Answers to an earlier call that gave up half way (a timeout) are not ours.
         if (i < n && errnos[i] === -1) {
           if (type === NLMSG_ERROR || type === NLMSG_DONE) {
-            const errno = len >= NLMSG_HDRLEN + 4 ? -data.readInt32LE(p + NLMSG_HDRLEN) || 0 : 0;
+            const errno = len >= NLMSG_HDRLEN + 4 ? -(get32(data, p + NLMSG_HDRLEN) | 0) || 0 : 0;
             errnos[i] = errno;
             if (errno !== 0 && flags & NLM_F_ACK_TLVS) {
               const payload = data.subarray(p + NLMSG_HDRLEN, p + len);
@@ -137,7 +146,7 @@ export class NetlinkSocket {
             pending--;
           } else if (type !== NLMSG_NOOP && type !== NLMSG_OVERRUN) {
             const payload = Buffer.from(data.subarray(p + NLMSG_HDRLEN, p + len));
-            replies[i]!.push({ type, flags, seq, pid: data.readUInt32LE(p + 12), payload });
+            replies[i]!.push({ type, flags, seq, pid: get32(data, p + 12), payload });
           }
         }
         p += align4(len);
@@ -166,7 +175,7 @@ export class NetlinkSocket {
     const t = this.live();
     for (let attempt = 1; ; attempt++) {
       const seq = this.nextSeq();
-      const req = Buffer.alloc(messageSize(header, attrs));
+      const req = zeroedSendBuffer(messageSize(header, attrs));
       writeMessage(req, 0, { type, flags: NLM_F_REQUEST | NLM_F_DUMP, seq }, header, attrs);
       t.send(req);
       const out: NetlinkMessage[] = [];

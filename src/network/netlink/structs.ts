@@ -1,6 +1,15 @@
 // The fixed headers in front of rtnetlink attributes: ifinfomsg (links), ifaddrmsg (addresses),
 // rtmsg (routes). Padding bytes stay zero: strict checking (NETLINK_GET_STRICT_CHK) rejects others.
 import { internal } from '../../core/errors.js';
+import { put16, put32 } from './codec.js';
+
+/**
+ * A zeroed buffer from Node's pool: Buffer.alloc gives every small struct its own ArrayBuffer,
+ * and those cost more in the garbage collector than all the encoding together.
+ */
+export function smallZeroed(n: number): Buffer {
+  return Buffer.allocUnsafe(n).fill(0);
+}
 
 export interface IfInfoMsg {
   readonly family: number;
@@ -16,12 +25,12 @@ export const IFADDRMSG_LEN = 8;
 export const RTMSG_LEN = 12;
 
 export function encodeIfInfo(m: Partial<IfInfoMsg> = {}): Buffer {
-  const b = Buffer.alloc(IFINFOMSG_LEN);
-  b.writeUInt8(m.family ?? 0, 0);
-  b.writeUInt16LE(m.type ?? 0, 2);
-  b.writeInt32LE(m.index ?? 0, 4);
-  b.writeUInt32LE((m.flags ?? 0) >>> 0, 8);
-  b.writeUInt32LE((m.change ?? 0) >>> 0, 12);
+  const b = smallZeroed(IFINFOMSG_LEN);
+  b[0] = m.family ?? 0;
+  put16(b, 2, m.type ?? 0);
+  put32(b, 4, m.index ?? 0);
+  put32(b, 8, m.flags ?? 0);
+  put32(b, 12, m.change ?? 0);
   return b;
 }
 
@@ -49,12 +58,12 @@ export interface IfAddrMsg {
 }
 
 export function encodeIfAddr(m: Partial<IfAddrMsg> = {}): Buffer {
-  const b = Buffer.alloc(IFADDRMSG_LEN);
-  b.writeUInt8(m.family ?? 0, 0);
-  b.writeUInt8(m.prefixLen ?? 0, 1);
-  b.writeUInt8(m.flags ?? 0, 2);
-  b.writeUInt8(m.scope ?? 0, 3);
-  b.writeUInt32LE(m.index ?? 0, 4);
+  const b = smallZeroed(IFADDRMSG_LEN);
+  b[0] = m.family ?? 0;
+  b[1] = m.prefixLen ?? 0;
+  b[2] = m.flags ?? 0;
+  b[3] = m.scope ?? 0;
+  put32(b, 4, m.index ?? 0);
   return b;
 }
 
@@ -82,16 +91,16 @@ export interface RtMsg {
 }
 
 export function encodeRtMsg(m: Partial<RtMsg> = {}): Buffer {
-  const b = Buffer.alloc(RTMSG_LEN);
-  b.writeUInt8(m.family ?? 0, 0);
-  b.writeUInt8(m.dstLen ?? 0, 1);
-  b.writeUInt8(m.srcLen ?? 0, 2);
-  b.writeUInt8(m.tos ?? 0, 3);
-  b.writeUInt8(m.table ?? 0, 4);
-  b.writeUInt8(m.protocol ?? 0, 5);
-  b.writeUInt8(m.scope ?? 0, 6);
-  b.writeUInt8(m.type ?? 0, 7);
-  b.writeUInt32LE((m.flags ?? 0) >>> 0, 8);
+  const b = smallZeroed(RTMSG_LEN);
+  b[0] = m.family ?? 0;
+  b[1] = m.dstLen ?? 0;
+  b[2] = m.srcLen ?? 0;
+  b[3] = m.tos ?? 0;
+  b[4] = m.table ?? 0;
+  b[5] = m.protocol ?? 0;
+  b[6] = m.scope ?? 0;
+  b[7] = m.type ?? 0;
+  put32(b, 8, m.flags ?? 0);
   return b;
 }
 

@@ -35,7 +35,7 @@ describe('netlink ip-codec', function () {
   });
 
   it('rejects what is not an address', function () {
-    for (const bad of ['', '10.0.0', '10.0.0.256', 'fe80::1%eth0', '1::2::3', 'eth0']) {
+    for (const bad of ['', '10.0.0', '10.0.0.256', '010.0.0.1', ' 10.0.0.1', '1.2.3.4.5', '1.2.3.-4', 'fe80::1%eth0', '1::2::3', 'eth0']) {
       expect(() => ipToBytes(bad), bad).to.throw().that.satisfies((e: unknown) => isKind(e, 'InvalidArgument'));
     }
   });
@@ -49,6 +49,10 @@ describe('netlink ip-codec', function () {
     expect(parseCidrBytes('fd00::1/64')).to.include({ family: 10, prefix: 64 });
     expect(() => parseCidrBytes('10.0.0.1')).to.throw().that.satisfies((e: unknown) => isKind(e, 'InvalidArgument'));
     expect(() => parseCidrBytes('10.0.0.1/33')).to.throw(/prefix/);
+    expect(() => parseCidrBytes('10.0.0.1/')).to.throw(/prefix/);
+    expect(() => parseCidrBytes('10.0.0.01/8')).to.throw(/not an IP address/);
+    expect(parseCidrBytes('0.0.0.0/0')).to.deep.include({ family: 2, prefix: 0 });
+    expect([...parseCidrBytes('255.254.0.9/32').bytes]).to.deep.equal([255, 254, 0, 9]);
   });
 
   it('formats MACs and makes random ones unicast and locally administered', function () {

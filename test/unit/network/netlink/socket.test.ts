@@ -14,7 +14,7 @@ class Scripted implements NetlinkTransport {
   constructor(private readonly script: (sent: Buffer[]) => Buffer[]) {}
   private queue: Buffer[] = [];
   send(d: Buffer): void {
-    this.sent.push(d);
+    this.sent.push(Buffer.from(d));
     this.queue.push(...this.script(this.sent));
   }
   recv(): Buffer {

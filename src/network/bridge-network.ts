@@ -1,7 +1,7 @@
 // Skiff's built-in pod network: one bridge, a veth per pod whose pod end is created directly in
 // the pod's netns, addresses from the IPAM, masquerade and hostPorts through iptables-restore.
 // Detaching never deletes the veth: unpinning the netns lets the kernel remove both ends.
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import type { OpContext } from '../core/context.js';
 import { toSkiffError } from '../core/errors.js';
 import type { HostportManager, PortMapping } from './hostport.js';
@@ -20,8 +20,6 @@ export interface BridgeNetworkOptions {
   readonly mtu: number;
   readonly ipam: Ipam;
   readonly hostports: HostportManager;
-  /** Where ip_forward is read for the start-up warning (tests may point elsewhere). */
-  readonly procSys?: string;
 }
 
 export interface PodAttachment {
@@ -44,7 +42,7 @@ export class BridgeNetwork {
 
   constructor(private readonly opts: BridgeNetworkOptions) {}
 
-  /** Creates the bridge (idempotent) and the shared iptables chains; warns when forwarding is off. */
+  /** Creates the bridge (idempotent) and the shared iptables chains, with the ports of `pods`. */
   async init(ctx: OpContext, pods: readonly { sandboxId: string; podIP: string; mappings: readonly PortMapping[] }[] = []): Promise<void> {
     this.sock = NetlinkSocket.open();
     const { ipam } = this.opts;
@@ -53,11 +51,8 @@ export class BridgeNetwork {
       mtu: this.opts.mtu,
       addressCidr: `${ipam.gateway}/${ipam.subnet.prefix}`,
     });
+    // Also warns when net.ipv4.ip_forward is off: skiff leaves that to the admin.
     await this.opts.hostports.init(ctx, pods);
-    const forward = readProcSys(this.opts.procSys ?? '/proc/sys', 'net/ipv4/ip_forward');
-    if (forward === '0') {
-      ctx.log.warn('net.ipv4.ip_forward is 0: pods cannot reach anything beyond this node; skiff leaves it to the admin');
-    }
   }
 
   /**
@@ -131,10 +126,3 @@ export class BridgeNetwork {
   }
 }
 
-function readProcSys(root: string, key: string): string | undefined {
-  try {
-    return readFileSync(`${root}/${key}`, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-}

@@ -1,5 +1,6 @@
 // Pod sandboxes: run (namespaces → cgroup → /dev/shm → network → files → record, each step with
 // its undo), stop (processes, network), remove (everything), and the read side from memory.
+import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CgroupDriver } from '../../cgroups/types.js';
@@ -8,6 +9,7 @@ import { addProcess } from '../../cgroups/add-process.js';
 import { pinPodNamespaces, unpinPodNamespaces } from '../../namespaces/pin.js';
 import { mountPodShm, unmountPodShm } from '../../namespaces/pod-shm.js';
 import { unpinNamespace } from '../../namespaces/unpin-one.js';
+import { isInitAlive } from '../../namespaces/pid-init.js';
 import { validatePodSysctls } from '../../namespaces/sysctls.js';
 import { writePodFiles } from '../../network/pod-files.js';
 import type { HelperRunner } from '../../runtime/helper-exec.js';
@@ -216,19 +218,25 @@ export class SandboxService {
     );
   }
 
-  /** Kills every process of the pod and frees its network. Idempotent; NotFound is success. */
+  /**
+   * Kills every process of the pod and frees its network. Idempotent (every step is), so a pod
+   * that reconcile marked NOTREADY is still cleaned up; NotFound is success.
+   */
   async stop(ctx: OpContext, id: string): Promise<void> {
     const found = this.find(id);
     if (!found) return;
     await this.locks.run(found.id, async () => {
       const r = this.byId.get(found.id);
-      if (!r || r.state === 'notready') return;
+      if (!r) return;
       await this.d.cgroups.killAll(ctx, r.cgroupPath, 'SIGKILL');
       if (r.network) await this.d.network.detach(ctx, r);
       // The netns goes now: the kernel deletes the veth with it, no netlink call needed.
       const { net, ...rest } = r.ns;
       if (net) unpinNamespace(net);
-      const next: SandboxRecord = { ...r, state: 'notready', ns: rest };
+      if (r.state === 'notready' && !net && !r.network) return;
+      // Freed: a later Stop must not run the network's teardown (CNI DEL spawns) again.
+      const { network: _freed, ...withoutNetwork } = r;
+      const next: SandboxRecord = { ...withoutNetwork, state: 'notready', ns: rest };
       await this.d.records.put(r.id, next);
       this.byId.set(r.id, next);
       ctx.log.info('pod sandbox stopped', { pod: r.id });
@@ -266,8 +274,25 @@ export class SandboxService {
     });
   }
 
-  /** After a restart: free the network of pods that are gone, and re-check each pod's init. */
+  /**
+   * After a restart: a ready pod whose netns pin or pid init vanished while the daemon was down
+   * cannot run containers any more, so it becomes NOTREADY (kubelet then recreates it); and the
+   * network frees what belongs to pods that are gone.
+   */
   async reconcile(ctx: OpContext): Promise<void> {
+    for (const r of [...this.byId.values()]) {
+      if (r.state !== 'ready') continue;
+      const lost: string[] = [];
+      if (r.ns.net && !existsSync(r.ns.net)) lost.push('its network namespace');
+      if (r.ns.initPid !== undefined && r.ns.initStartTime !== undefined && !isInitAlive(r.ns.initPid, r.ns.initStartTime)) {
+        lost.push('the init of its PID namespace');
+      }
+      if (lost.length === 0) continue;
+      ctx.log.warn('pod lost part of itself while skiffd was down; marking it NOTREADY', { pod: r.id, lost });
+      const next: SandboxRecord = { ...r, state: 'notready' };
+      await this.d.records.put(r.id, next);
+      this.byId.set(r.id, next);
+    }
     try {
       await this.d.network.reconcile(ctx, [...this.byId.values()]);
     } catch (e) {

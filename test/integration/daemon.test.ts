@@ -10,17 +10,9 @@ import {
   type StatusResponse,
   type VersionResponse,
 } from '../../src/generated/runtime/v1/api.js';
+import { expectCode } from '../support/grpc.js';
 import { call, runSkiffd, TestDaemon } from '../support/daemon.js';
 
-async function expectCode(p: Promise<unknown>, code: grpcStatus): Promise<ServiceError> {
-  try {
-    await p;
-  } catch (e) {
-    expect((e as ServiceError).code, (e as ServiceError).details).to.equal(code);
-    return e as ServiceError;
-  }
-  throw new Error(`expected gRPC status ${grpcStatus[code]}, got success`);
-}
 
 describe('skiffd over its CRI socket', function () {
   let d: TestDaemon;

@@ -4,12 +4,12 @@ import { expect } from 'chai';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageStatusResponse } from '../../src/generated/runtime/v1/api.js';
+import { imageSpec } from '../support/grpc.js';
 import { call, runSkiffd, TestDaemon } from '../support/daemon.js';
 import { buildImage } from '../support/oci-image.js';
 import { STANDARD_CONFIG, standardLayers } from '../support/standard-images.js';
 import { entryFor, imageBlobs, indexJson, OCI_LAYOUT, packArchive } from '../support/archive-builder.js';
 
-const spec = (image: string) => ({ image, annotations: {}, userSpecifiedImage: '', runtimeHandler: '', imageRef: '' });
 
 async function ociArchive(path: string, name: string, user: string) {
   const l = await standardLayers();
@@ -40,7 +40,7 @@ describe('skiffd images import', function () {
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout.trim()).to.equal(`${img.configDigest} registry.k8s.io/skiff-offline:1.0`);
     await d.start();
-    const s = await call<object, ImageStatusResponse>(d.images, 'imageStatus', { image: spec('registry.k8s.io/skiff-offline:1.0') });
+    const s = await call<object, ImageStatusResponse>(d.images, 'imageStatus', { image: imageSpec('registry.k8s.io/skiff-offline:1.0') });
     expect(s.image?.id).to.equal(img.configDigest);
     expect(s.image?.repoDigests).to.deep.equal([`registry.k8s.io/skiff-offline@${img.manifestDigest}`]);
   });
@@ -51,7 +51,7 @@ describe('skiffd images import', function () {
     const r = await runSkiffd(['images', 'import', file, '--socket', d.socket, '--state', d.state, '--root', d.root], 60_000);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.contain(img.configDigest);
-    const s = await call<object, ImageStatusResponse>(d.images, 'imageStatus', { image: spec('skiff-online:1.0') });
+    const s = await call<object, ImageStatusResponse>(d.images, 'imageStatus', { image: imageSpec('skiff-online:1.0') });
     expect(s.image?.id).to.equal(img.configDigest);
     expect(s.image?.username).to.equal('skiffuser');
   });

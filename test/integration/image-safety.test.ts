@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import type { ImageStatusResponse, PullImageResponse } from '../../src/generated/runtime/v1/api.js';
+import { imageSpec } from '../support/grpc.js';
 import { call, TestDaemon } from '../support/daemon.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import {
@@ -21,7 +22,6 @@ import {
 import { pushBigImage, type BigImage } from '../support/big-image.js';
 import type { PushedImage } from '../support/registry-push.js';
 
-const spec = (image: string) => ({ image, annotations: {}, userSpecifiedImage: '', runtimeHandler: '', imageRef: '' });
 
 async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
@@ -74,13 +74,13 @@ describe('image pulls that must fail safely', function () {
     for (const [kind, img] of Object.entries(hostileImages)) {
       const ref = img.refs[0] as string;
       try {
-        await call<object, PullImageResponse>(d.images, 'pullImage', { image: spec(ref) }, 30_000);
+        await call<object, PullImageResponse>(d.images, 'pullImage', { image: imageSpec(ref) }, 30_000);
         outcomes.push(`${kind}: pulled`);
       } catch (e) {
         const err = e as ServiceError;
         expect(err.code, `${kind}: ${err.details}`).to.equal(grpcStatus.INVALID_ARGUMENT);
         outcomes.push(`${kind}: refused`);
-        const s = await call<object, ImageStatusResponse>(d.images, 'imageStatus', { image: spec(ref) });
+        const s = await call<object, ImageStatusResponse>(d.images, 'imageStatus', { image: imageSpec(ref) });
         expect(s.image, kind).to.equal(undefined);
       }
     }
@@ -92,7 +92,7 @@ describe('image pulls that must fail safely', function () {
 
   it('recovers from a daemon killed mid-pull: no corrupt blob, and the next pull completes', async function () {
     const ref = big?.pushed.refs[0] as string;
-    const pulling = call(d.images, 'pullImage', { image: spec(ref) }, 60_000).catch((e: Error) => e);
+    const pulling = call(d.images, 'pullImage', { image: imageSpec(ref) }, 60_000).catch((e: Error) => e);
     // Wait until bytes are on their way to disk, then kill -9.
     const ingest = join(d.root, 'content/ingest');
     for (let i = 0; i < 400; i++) {
@@ -107,7 +107,7 @@ describe('image pulls that must fail safely', function () {
     await d.start();
     expect(await leftovers(d.root)).to.deep.equal([]);
     await expectAllBlobsIntact(d.root);
-    const r = await call<object, PullImageResponse>(d.images, 'pullImage', { image: spec(ref) }, 60_000);
+    const r = await call<object, PullImageResponse>(d.images, 'pullImage', { image: imageSpec(ref) }, 60_000);
     expect(r.imageRef).to.equal(big?.pushed.configDigest);
     expect(await expectAllBlobsIntact(d.root)).to.be.greaterThan(3);
     expect(await leftovers(d.root)).to.deep.equal([]);

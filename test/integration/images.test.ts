@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import {
   AuthConfig,
   type ImageFsInfoResponse,
@@ -13,6 +13,7 @@ import {
   type ListImagesResponse,
   type PullImageResponse,
 } from '../../src/generated/runtime/v1/api.js';
+import { expectCode, imageSpec } from '../support/grpc.js';
 import { call, TestDaemon } from '../support/daemon.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { startTokenProxy, type TokenProxy } from '../support/token-proxy.js';
@@ -20,17 +21,7 @@ import { pushStandardImages, STANDARD_CONFIG, standardLayers, type StandardImage
 import { buildImage } from '../support/oci-image.js';
 import { pushImage } from '../support/registry-push.js';
 
-async function expectCode(p: Promise<unknown>, code: grpcStatus): Promise<ServiceError> {
-  try {
-    await p;
-  } catch (e) {
-    expect((e as ServiceError).code, (e as ServiceError).details).to.equal(code);
-    return e as ServiceError;
-  }
-  throw new Error(`expected gRPC status ${grpcStatus[code]}, got success`);
-}
 
-const spec = (image: string) => ({ image, annotations: {}, userSpecifiedImage: '', runtimeHandler: '', imageRef: '' });
 
 export async function listBlobs(root: string): Promise<string[]> {
   return readdir(join(root, 'content/blobs/sha256')).catch(() => []);
@@ -50,14 +41,14 @@ describe('images over the CRI socket', function () {
     call<object, PullImageResponse>(
       d.images,
       'pullImage',
-      { image: spec(image), auth: auth ? AuthConfig.fromPartial(auth) : undefined },
+      { image: imageSpec(image), auth: auth ? AuthConfig.fromPartial(auth) : undefined },
       30_000,
     );
   const status = (image: string, verbose = false) =>
-    call<object, ImageStatusResponse>(d.images, 'imageStatus', { image: spec(image), verbose });
+    call<object, ImageStatusResponse>(d.images, 'imageStatus', { image: imageSpec(image), verbose });
   const list = (filter?: string) =>
-    call<object, ListImagesResponse>(d.images, 'listImages', { filter: filter ? { image: spec(filter) } : undefined });
-  const remove = (image: string) => call(d.images, 'removeImage', { image: spec(image) });
+    call<object, ListImagesResponse>(d.images, 'listImages', { filter: filter ? { image: imageSpec(filter) } : undefined });
+  const remove = (image: string) => call(d.images, 'removeImage', { image: imageSpec(image) });
 
   before(async function () {
     reg = await startRegistry();

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import {
   NamespaceMode,
   PodSandboxConfig,
@@ -16,6 +16,7 @@ import {
   type PodSandboxStatusResponse,
   type RunPodSandboxResponse,
 } from '../../src/generated/runtime/v1/api.js';
+import { expectCode } from '../support/grpc.js';
 import { call, TestDaemon } from '../support/daemon.js';
 
 const run = promisify(execFile);
@@ -34,15 +35,6 @@ function podConfig(over: DeepPartial<PodSandboxConfig> = {}, name = `pod${++seq}
   });
 }
 
-async function expectCode(p: Promise<unknown>, code: grpcStatus): Promise<ServiceError> {
-  try {
-    await p;
-  } catch (e) {
-    expect((e as ServiceError).code, (e as ServiceError).details).to.equal(code);
-    return e as ServiceError;
-  }
-  throw new Error(`expected gRPC status ${grpcStatus[code]}, got success`);
-}
 
 /** Runs node inside a netns: the test's stand-in for a container process. */
 function inNetns(netns: string, script: string, timeoutMs = 5000) {

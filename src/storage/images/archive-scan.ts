@@ -10,6 +10,7 @@ import { join, posix } from 'node:path';
 import { pipeline, type Readable, type Transform } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
 import * as tar from 'tar-stream';
+import { feedTar } from '../tar-feed.js';
 import type { OpContext } from '../../core/context.js';
 import { hasErrno, invalidArgument, isSkiffError, SkiffError, toSkiffError } from '../../core/errors.js';
 import type { Digest } from '../../core/ids.js';
@@ -102,7 +103,7 @@ export async function scanArchive(ctx: OpContext, file: string, content: Content
   const source = await openArchive(file);
   const extract = tar.extract();
   const feedState: { error?: unknown } = {};
-  const feeding = feed(ctx.signal, source, extract, feedState);
+  const feeding = feedTar(ctx.signal, source, extract, feedState, abortedError);
   feeding.catch(() => undefined); // awaited below
   const budget = { small: 0 };
   try {
@@ -283,37 +284,6 @@ function classify(file: string, e: unknown, sourceError: unknown): SkiffError {
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-/** Copies the source into the parser with backpressure; stops when the parser is destroyed. */
-async function feed(signal: AbortSignal, src: Readable, extract: tar.Extract, state: { error?: unknown }): Promise<void> {
-  const onAbort = () => src.destroy(abortedError(signal));
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    if (signal.aborted) throw abortedError(signal);
-    for await (const chunk of src) {
-      if (extract.destroyed) return;
-      if (!extract.write(chunk as Buffer)) await drained(extract);
-    }
-    if (!extract.destroyed) extract.end(null);
-  } catch (e) {
-    state.error = e;
-    extract.destroy(e instanceof Error ? e : new Error(String(e)));
-    throw e;
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
-}
-
-function drained(w: tar.Extract): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      w.off('drain', done);
-      w.off('close', done);
-      resolve();
-    };
-    w.on('drain', done);
-    w.on('close', done);
-  });
-}
 
 // Checks both format readers share.
 

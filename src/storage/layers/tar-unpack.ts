@@ -4,6 +4,7 @@
 import { readdir } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
+import { feedTar } from '../tar-feed.js';
 import type { OpContext } from '../../core/context.js';
 import { invalidArgument, isKind, isSkiffError, SkiffError, toSkiffError } from '../../core/errors.js';
 import type { Sys } from '../../sys/index.js';
@@ -26,7 +27,7 @@ export async function unpackTar(ctx: OpContext, tarStream: Readable, targetDir: 
   const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
   const takeRawPax = captureRawPax(extract);
   const feedState: { error?: unknown } = {};
-  const feeding = feed(ctx.signal, tarStream, extract, feedState);
+  const feeding = feedTar(ctx.signal, tarStream, extract, feedState, abortError);
   // Awaited below; until then its rejection is only recorded.
   feeding.catch(() => undefined);
   try {
@@ -67,37 +68,6 @@ function classify(e: unknown, sourceError: unknown): SkiffError {
   return invalidArgument(`layer is not a valid tar archive: ${e instanceof Error ? e.message : String(e)}`, e);
 }
 
-/** Copies the source into the parser with backpressure; stops when the parser is destroyed. */
-async function feed(signal: AbortSignal, src: Readable, extract: tar.Extract, state: { error?: unknown }): Promise<void> {
-  const onAbort = () => src.destroy(abortError(signal));
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    if (signal.aborted) throw abortError(signal);
-    for await (const chunk of src) {
-      if (extract.destroyed) return;
-      if (!extract.write(chunk as Buffer)) await drained(extract);
-    }
-    if (!extract.destroyed) extract.end(null);
-  } catch (e) {
-    state.error = e;
-    extract.destroy(e instanceof Error ? e : new Error(String(e)));
-    throw e;
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
-}
-
-function drained(w: tar.Extract): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      w.off('drain', done);
-      w.off('close', done);
-      resolve();
-    };
-    w.on('drain', done);
-    w.on('close', done);
-  });
-}
 
 function abortError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;

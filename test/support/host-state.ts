@@ -62,14 +62,18 @@ export async function removeHostState(d: { dir: string; net: TestNetwork }): Pro
     const base = join('/sys/fs/cgroup', ctl, 'skiff');
     if (!existsSync(base)) continue;
     for (const id of readdirSync(base)) {
+      // Only this daemon's pods: another test run may have pods here too.
+      if (!existsSync(join(d.dir, 'state', 'records', 'sandboxes', `${id}.json`))) continue;
       const p = join(base, id);
-      if (!existsSync(join(p, 'cgroup.procs'))) continue;
-      for (const pid of readFileSync(join(p, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) run(['kill', '-9', pid]);
-      if (d.dir && existsSync(join(d.dir, 'state', 'records', 'sandboxes', `${id}.json`))) {
+      for (const sub of [join(p, 'init'), p]) {
+        if (!existsSync(join(sub, 'cgroup.procs'))) continue;
+        for (const pid of readFileSync(join(sub, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) run(['kill', '-9', pid]);
+      }
+      for (const sub of [join(p, 'init'), p]) {
         try {
-          rmdirSync(p);
+          rmdirSync(sub);
         } catch {
-          // Busy for a moment after the kill; the next run's cleanup sees it again.
+          // Busy for a moment after the kill, or already gone.
         }
       }
     }

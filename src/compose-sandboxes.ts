@@ -5,6 +5,12 @@ import type { Logger } from './log/logger.js';
 import type { Paths } from './state/paths.js';
 import type { OpContext } from './core/context.js';
 import { createCgroupDriver } from './cgroups/index.js';
+import type { CgroupDriver } from './cgroups/types.js';
+import type { ImageService } from './core/image/image-service.js';
+import type { LayerStore } from './storage/layers/layer-store.js';
+import { ContainerService } from './core/container/container-service.js';
+import { isContainerRecord } from './core/container/types.js';
+import { BuiltinExecutor } from './runtime/container-executor.js';
 import { Ipam } from './network/ipam.js';
 import { HostportManager } from './network/hostport.js';
 import { BridgeNetwork } from './network/bridge-network.js';
@@ -36,7 +42,7 @@ export async function openSandboxService(
   log: Logger,
   helpers: HelperRunner,
   runtime: RuntimeInfo,
-): Promise<SandboxService> {
+): Promise<{ sandboxes: SandboxService; cgroups: CgroupDriver }> {
   const subnet = podSubnet(config, runtime);
   let bridge: BridgeNetwork | undefined;
   let network: PodNetwork;
@@ -53,12 +59,13 @@ export async function openSandboxService(
     });
     network = new BridgePodNetwork(bridge);
   }
+  const cgroups = createCgroupDriver();
   const sandboxes = new SandboxService({
     nsDir: paths.nsDir,
     sandboxesDir: paths.sandboxesDir,
     shmSizeBytes: config.sandbox.shmSizeBytes,
     helpers,
-    cgroups: createCgroupDriver(),
+    cgroups,
     network,
     records: new RecordStore(paths.sandboxRecords, 'sandbox', 1, isSandboxRecord),
     handlers: () => runtime.handlerNames(),
@@ -73,5 +80,24 @@ export async function openSandboxService(
   await sandboxes.reconcile(ctx);
   runtime.useNetwork(network);
   log.debug('pod network ready', { mode: config.network.mode, bridge: config.network.bridge, subnet, pods: pods.length });
-  return sandboxes;
+  return { sandboxes, cgroups };
+}
+
+/** Containers run by the built-in executor; image GC keeps the layers they use. */
+export async function openContainerService(
+  ctx: OpContext,
+  paths: Paths,
+  helpers: HelperRunner,
+  deps: { sandboxes: SandboxService; images: ImageService; layers: LayerStore; cgroups: CgroupDriver },
+): Promise<ContainerService> {
+  const containers = new ContainerService({
+    containersDir: paths.containersDir,
+    exitsDir: paths.exitsDir,
+    ...deps,
+    executor: new BuiltinExecutor(helpers),
+    records: new RecordStore(paths.containerRecords, 'container', 1, isContainerRecord),
+  });
+  await containers.load(ctx);
+  deps.images.useLayerUsers(containers);
+  return containers;
 }

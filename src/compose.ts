@@ -10,14 +10,19 @@ import { LayerStore } from './storage/layers/layer-store.js';
 import { ImageStore } from './storage/images/image-store.js';
 import { RegistryClient } from './storage/registry/client.js';
 
-export async function openImageService(config: Config, paths: Paths, log: Logger, sys: Sys): Promise<ImageService> {
+export async function openImageService(
+  config: Config,
+  paths: Paths,
+  log: Logger,
+  sys: Sys,
+): Promise<{ images: ImageService; layers: LayerStore }> {
   const content = new ContentStore(paths.contentDir);
   const layers = new LayerStore(paths.layersDir, sys);
   const images = new ImageStore(paths.imagesDir);
   // Both remove what an interrupted pull left: temp blobs, half-unpacked layers.
   await Promise.all([content.init(), layers.init()]);
   for (const bad of await images.load()) log.warn('image record ignored', bad);
-  return new ImageService({
+  const service = new ImageService({
     registryConfig: config.registry,
     registry: new RegistryClient(config.registry, log),
     content,
@@ -26,4 +31,5 @@ export async function openImageService(config: Config, paths: Paths, log: Logger
     sys,
     fsMountpoint: paths.layersDir,
   });
+  return { images: service, layers };
 }

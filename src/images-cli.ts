@@ -68,7 +68,7 @@ export async function imagesCommand(argv: string[]): Promise<number> {
       await mkdir(config.state, { recursive: true, mode: 0o711 });
       const lock = acquireDaemonLock(sys, paths.lockFile);
       try {
-        const svc = await openImageService(config, paths, log, sys);
+        const { images: svc } = await openImageService(config, paths, log, sys);
         const views = await svc.importArchive(backgroundContext(log), path);
         images = views.map((v) => ({ id: v.record.id, repoTags: [...v.record.repoTags] }));
       } finally {

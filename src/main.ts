@@ -15,7 +15,7 @@ import { backgroundContext } from './core/context.js';
 import { isRuntimeSettings, RuntimeInfo } from './core/runtime-info.js';
 import { isSkiffError } from './core/errors.js';
 import { openImageService } from './compose.js';
-import { openSandboxService } from './compose-sandboxes.js';
+import { openContainerService, openSandboxService } from './compose-sandboxes.js';
 import { imagesCommand } from './images-cli.js';
 import { ReadinessGate } from './cri/instrument.js';
 import { clearSocket, CriServer } from './cri/server.js';
@@ -108,10 +108,12 @@ export async function main(argv: string[]): Promise<number> {
     );
     await runtime.load();
 
-    const images = await openImageService(config, paths, log, sys);
-    const sandboxes = await openSandboxService(ctx, config, paths, log, helpers, runtime);
+    const { images, layers } = await openImageService(config, paths, log, sys);
+    const { sandboxes, cgroups } = await openSandboxService(ctx, config, paths, log, helpers, runtime);
+    // Its exit watcher outlives start-up: it gets a context without a deadline.
+    const containers = await openContainerService(backgroundContext(log), paths, helpers, { sandboxes, images, layers, cgroups });
 
-    server = new CriServer({ log, gate }, handlers({ runtime, images, sandboxes }));
+    server = new CriServer({ log, gate }, handlers({ runtime, images, sandboxes, containers }));
     await server.listen(socket);
     gate.open();
     log.info('skiffd started', {

@@ -68,14 +68,14 @@ __attribute__((noreturn)) static void init_main(int sync_fd)
 	init_loop();
 }
 
-/* Forks the init (pid 1 of the namespace unshared before) and waits until it is ready. Returns its
- * pid as this (the host's) pid namespace sees it, or -1. */
-int pid_init_start(void)
+/* Forks the init (pid 1 of the namespace unshared before). Returns its pid as this (the host's)
+ * pid namespace sees it, or -1; *sync_fd then gets the pipe pid_init_ready() waits on, so the
+ * caller can pin the namespace while the child is still setting itself up. */
+int pid_init_start(int *sync_fd)
 {
 	uint64_t old;
 	int fds[2];
-	long pid, n, r;
-	char c;
+	long pid, r;
 
 	if ((r = rt_pipe2(fds, O_CLOEXEC)) < 0)
 		return report_err((int)-r, "pid init: pipe");
@@ -98,19 +98,24 @@ int pid_init_start(void)
 		rt_close(fds[0]);
 		return report_err((int)-pid, "pid init: fork");
 	}
-	n = rt_read(fds[0], &c, 1);
-	rt_close(fds[0]);
+	*sync_fd = fds[0];
+	return (int)pid;
+}
+
+/* Waits until the init has let go of the daemon's pipes and is waiting for signals; closes
+ * sync_fd. On failure the caller kills and reaps the init (pin_undo_all). */
+int pid_init_ready(int sync_fd)
+{
+	long n;
+	char c;
+
+	n = rt_read(sync_fd, &c, 1);
+	rt_close(sync_fd);
 	if (n == 1)
-		return (int)pid;
+		return 0;
 	if (n < 0)
-		report_err((int)-n, "pid init: read sync pipe");
-	else
-		report("pid init exited before it was ready");
-	if ((r = rt_kill((int)pid, RT_SIGKILL)) < 0 && r != -ESRCH)
-		report_err((int)-r, "pid init: kill %d", (int)pid);
-	if ((r = rt_wait4((int)pid, NULL, 0)) < 0)
-		report_err((int)-r, "pid init: wait for %d", (int)pid);
-	return -1;
+		return report_err((int)-n, "pid init: read sync pipe");
+	return report("pid init exited before it was ready");
 }
 
 /* Field 22 of /proc/<pid>/stat (clock ticks after boot): with the pid, it names one process for

@@ -143,8 +143,9 @@ static int pin(const struct options *o, struct pin_undo *u)
 {
 	uint64_t start_time = 0;
 	char ns_file[64];
+	bool pinned;
+	int pid, sync_fd;
 	long r;
-	int pid;
 
 	if (pin_dir_create(u, o->dir) < 0)
 		return -1;
@@ -159,12 +160,14 @@ static int pin(const struct options *o, struct pin_undo *u)
 			return report_err((int)-r, "write stdout");
 		return 0;
 	}
-	pid = pid_init_start();
+	pid = pid_init_start(&sync_fd);
 	if (pid < 0)
 		return -1;
 	u->init_pid = pid;
+	/* The namespace and the start time exist from the fork on: pin while the init sets up. */
 	rt_format(ns_file, sizeof(ns_file), "/proc/%d/ns/pid", pid);
-	if (pin_ns(u, ns_file, "pid") < 0 || proc_start_time(pid, &start_time) < 0)
+	pinned = pin_ns(u, ns_file, "pid") == 0 && proc_start_time(pid, &start_time) == 0;
+	if (pid_init_ready(sync_fd) < 0 || !pinned)
 		return -1;
 	if ((r = answer("{\"pid\":%d,\"startTime\":%llu}\n", pid, (unsigned long long)start_time)) < 0)
 		return report_err((int)-r, "write stdout");

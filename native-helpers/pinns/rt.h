@@ -110,7 +110,10 @@ static inline long rt_open(const char *path, int flags, int mode)
 	return RT_RETRY(RT_SYS(__NR_openat, AT_FDCWD, path, flags, mode, 0));
 }
 static inline long rt_read(int fd, void *buf, size_t n) { return RT_RETRY(RT_SYS(__NR_read, fd, buf, n, 0, 0)); }
-static inline long rt_write(int fd, const void *buf, size_t n) { return RT_RETRY(RT_SYS(__NR_write, fd, buf, n, 0, 0)); }
+static inline long rt_write(int fd, const void *buf, size_t n)
+{
+	return RT_RETRY(RT_SYS(__NR_write, fd, buf, n, 0, 0));
+}
 static inline long rt_close(int fd) { return RT_SYS(__NR_close, fd, 0, 0, 0, 0); }
 static inline long rt_mkdir(const char *path, int mode) { return RT_SYS(__NR_mkdirat, AT_FDCWD, path, mode, 0, 0); }
 static inline long rt_unlink(const char *path) { return RT_SYS(__NR_unlinkat, AT_FDCWD, path, 0, 0, 0); }

@@ -17,6 +17,14 @@ import { removePodSandbox } from './runtime/remove-pod-sandbox.js';
 import { podSandboxStatus } from './runtime/pod-sandbox-status.js';
 import { listPodSandbox, streamPodSandboxes } from './runtime/list-pod-sandbox.js';
 import { updatePodSandboxResources } from './runtime/update-pod-sandbox-resources.js';
+import { createContainer } from './runtime/create-container.js';
+import { startContainer } from './runtime/start-container.js';
+import { stopContainer } from './runtime/stop-container.js';
+import { removeContainer } from './runtime/remove-container.js';
+import { listContainers, streamContainers } from './runtime/list-containers.js';
+import { containerStatus } from './runtime/container-status.js';
+import { reopenContainerLog } from './runtime/reopen-container-log.js';
+import { execSync } from './runtime/exec-sync.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export type AnyUnary = UnaryHandler<any, any>;
@@ -43,6 +51,15 @@ export function handlers(s: Services): HandlerTable {
       ListPodSandbox: listPodSandbox(s),
       StreamPodSandboxes: streamPodSandboxes(s),
       UpdatePodSandboxResources: updatePodSandboxResources(s),
+      CreateContainer: createContainer(s),
+      StartContainer: startContainer(s),
+      StopContainer: stopContainer(s),
+      RemoveContainer: removeContainer(s),
+      ListContainers: listContainers(s),
+      StreamContainers: streamContainers(s),
+      ContainerStatus: containerStatus(s),
+      ReopenContainerLog: reopenContainerLog(s),
+      ExecSync: execSync(s),
     },
     ImageService: {
       PullImage: pullImage(s),

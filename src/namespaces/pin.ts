@@ -65,7 +65,9 @@ export function pinHelperArgs(opts: PinOptions): string[] {
   if (opts.ipc) args.push('--ipc');
   if (opts.uts) args.push('--uts');
   if (opts.uts && opts.hostname !== undefined && opts.hostname !== '') args.push('--hostname', opts.hostname);
-  for (const [key, value] of Object.entries(opts.sysctls)) args.push('--sysctl', `${normalizeSysctlName(key)}=${value}`);
+  for (const [key, value] of Object.entries(opts.sysctls)) {
+    args.push('--sysctl', `${normalizeSysctlName(key)}=${value}`);
+  }
   if (opts.pid) args.push('--pid-init');
   return args;
 }

@@ -38,6 +38,9 @@ export class Paths {
   get sandboxRecords(): string {
     return join(this.roots.state, 'records', 'sandboxes');
   }
+  get containerRecords(): string {
+    return join(this.roots.state, 'records', 'containers');
+  }
   get nsDir(): string {
     return join(this.roots.state, 'ns');
   }

@@ -221,7 +221,8 @@ describe('skiff-pinns', function () {
 
     it('adopts and reaps orphans of the pod', async function () {
       // sh starts sleep in the background and exits: sleep is orphaned to the pod's pid 1.
-      const nsPid = await nsenter([`--pid=${join(dir, 'pid')}`, '--', 'sh', '-c', 'sleep 30 </dev/null >/dev/null 2>&1 & echo $!']);
+      const script = 'sleep 30 </dev/null >/dev/null 2>&1 & echo $!';
+      const nsPid = await nsenter([`--pid=${join(dir, 'pid')}`, '--', 'sh', '-c', script]);
       expect(Number(nsPid)).to.be.greaterThan(1);
       const childrenFile = `/proc/${init.pid}/task/${init.pid}/children`;
       await until(() => readFileSync(childrenFile, 'utf8').trim() !== '', 2000, 'the orphan to be adopted');
@@ -303,6 +304,35 @@ describe('skiff-pinns', function () {
     expect(readdirSync(dir)).to.deep.equal(['pid']);
     const leaked = [...podInits()].filter((p) => !initsBefore.has(p));
     expect(leaked, 'pod inits left running').to.deep.equal([]);
+  });
+
+  it('builds for arm64 and runs there (cross compiler and qemu-user, when installed)', async function () {
+    this.timeout(60_000);
+    const has = async (tool: string) => run('sh', ['-c', `command -v ${tool}`]).then(() => true, () => false);
+    if (!(await has('aarch64-linux-gnu-gcc')) || !(await has('qemu-aarch64-static'))) this.skip();
+    const out = join(base, `arm64-${++n}`);
+    const helpers = join(DEFAULT_HELPER_DIR, '..');
+    await run('make', ['-s', '-C', helpers, 'CC=aarch64-linux-gnu-gcc', `BUILD=${out}`, `${out}/skiff-pinns`]);
+    const arm = join(out, 'skiff-pinns');
+    expect((await run('file', ['-L', arm])).stdout).to.match(/ARM aarch64.*statically linked/);
+    expect(readFileSync(arm).includes('GLIBC_TUNABLES')).to.equal(false);
+    const e = await run('qemu-aarch64-static', [arm, '--bogus']).then(
+      () => undefined,
+      (x: Failure) => x,
+    );
+    expect(e?.code).to.equal(2);
+    expect(e?.stderr).to.match(/^\[skiff-pinns:e\] unknown option --bogus; usage: /);
+    const dir = fresh();
+    const { stdout } = await run('qemu-aarch64-static', [
+      arm, '--dir', dir, '--net', '--ipc', '--uts', '--hostname', 'arm', '--sysctl', 'kernel.shmmni=777', '--pid-init',
+    ]); // prettier-ignore
+    const answer = JSON.parse(stdout) as { pid: number; startTime: number };
+    inits.push(answer);
+    expect(procStatus(answer.pid).NSpid?.split(/\s+/)).to.deep.equal([String(answer.pid), '1']);
+    expect(await nsenter([`--uts=${join(dir, 'uts')}`, 'hostname'])).to.equal('arm');
+    expect(await nsenter([`--ipc=${join(dir, 'ipc')}`, 'cat', '/proc/sys/kernel/shmmni'])).to.equal('777');
+    process.kill(answer.pid, 'SIGTERM');
+    await until(deadOrZombie(answer.pid), 2000, 'the arm64 init to exit');
   });
 
   it('reports a dir it cannot create', async function () {

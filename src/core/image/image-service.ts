@@ -34,7 +34,6 @@ export interface ImageServiceDeps {
   readonly sys: Sys;
   /** Reported as the image filesystem's mountpoint (kubelet finds the device from it). */
   readonly fsMountpoint: string;
-  readonly layerUsers?: LayerUsers;
 }
 
 /** Layers of one image downloaded at once: enough to fill a link, few enough not to thrash disk. */
@@ -63,10 +62,16 @@ export class ImageService {
   private readonly pinned: ReadonlySet<string>;
   /** Blobs and layers of installs in progress, which garbage collection must not take. */
   private readonly leases = new Map<symbol, ReadonlySet<string>>();
+  private layerUsers: LayerUsers | undefined;
 
   constructor(private readonly d: ImageServiceDeps) {
     // The config normalised these already.
     this.pinned = new Set(d.registryConfig.pinned);
+  }
+
+  /** Containers are built after images; from then on GC keeps the layers they use. */
+  useLayerUsers(users: LayerUsers): void {
+    this.layerUsers = users;
   }
 
   private parse(text: string): ImageReference {
@@ -300,7 +305,7 @@ export class ImageService {
   /** Deletes blobs and layers that no image and no container refers to. */
   private async collectGarbage(ctx: OpContext): Promise<void> {
     const liveBlobs = new Set<string>();
-    const liveLayers = new Set<string>(this.d.layerUsers?.layersInUse() ?? []);
+    const liveLayers = new Set<string>(this.layerUsers?.layersInUse() ?? []);
     for (const lease of this.leases.values()) {
       for (const x of lease) {
         liveBlobs.add(x);

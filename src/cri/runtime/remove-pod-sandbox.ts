@@ -6,6 +6,7 @@ import { requireId } from '../convert/ids.js';
 export const removePodSandbox =
   (s: Services): UnaryHandler<RemovePodSandboxRequest, RemovePodSandboxResponse> =>
   async (ctx, req) => {
-    await s.sandboxes.remove(ctx, requireId(req.podSandboxId, 'pod_sandbox_id'));
+    // The pod's containers go first (force), as kubelet expects of RemovePodSandbox.
+    await s.sandboxes.remove(ctx, requireId(req.podSandboxId, 'pod_sandbox_id'), (pod) => s.containers.removeAllOf(ctx, pod.id));
     return {};
   };

@@ -19,7 +19,8 @@ describe('namespaces/pin', function () {
   });
 
   it('drops the hostname without a UTS namespace of its own', function () {
-    const args = pinHelperArgs({ dir: '/d', net: true, ipc: false, uts: false, pid: false, hostname: 'h', sysctls: {} });
+    const opts = { dir: '/d', net: true, ipc: false, uts: false, pid: false, hostname: 'h', sysctls: {} };
+    const args = pinHelperArgs(opts);
     expect(args).to.deep.equal(['--dir', '/d', '--net']);
   });
 });

@@ -64,13 +64,15 @@ describe('namespaces/sysctls', function () {
   });
 
   it('rejects everything else with InvalidArgument naming the key', function () {
+    const hostNet = { hostNetwork: true, hostIpc: false };
+    const hostIpc = { hostNetwork: false, hostIpc: true };
     const table: [Record<string, string>, RegExp, typeof POD?][] = [
       [{ 'vm.swappiness': '10' }, /^sysctl vm\.swappiness: not a namespaced sysctl/],
       [{ 'kernel.hostname': 'x' }, /^sysctl kernel\.hostname: not a namespaced/],
       [{ 'kernel.sem_next_id': '1' }, /kernel\.sem_next_id: not a namespaced/],
-      [{ 'net.ipv4.ip_forward': '1' }, /^sysctl net\.ipv4\.ip_forward: not allowed with host network$/, { hostNetwork: true, hostIpc: false }],
-      [{ 'kernel.shmmax': '1' }, /^sysctl kernel\.shmmax: not allowed with host IPC$/, { hostNetwork: false, hostIpc: true }],
-      [{ 'fs.mqueue.msg_max': '1' }, /not allowed with host IPC/, { hostNetwork: false, hostIpc: true }],
+      [{ 'net.ipv4.ip_forward': '1' }, /^sysctl net\.ipv4\.ip_forward: not allowed with host network$/, hostNet],
+      [{ 'kernel.shmmax': '1' }, /^sysctl kernel\.shmmax: not allowed with host IPC$/, hostIpc],
+      [{ 'fs.mqueue.msg_max': '1' }, /not allowed with host IPC/, hostIpc],
       [{ 'net.ipv4.ip_forward': '1\n0' }, /^sysctl net\.ipv4\.ip_forward: the value must be non-empty and on one line$/],
       [{ 'net.ipv4.ip_forward': '' }, /non-empty/],
       [{ 'net.ipv4..x': '1' }, /not a valid sysctl name/],

@@ -1,0 +1,105 @@
+/* skiff-init's modules and what they share. README.md ("skiff-init") has the protocol; spec.h
+ * what is read from config.json. Every function returns 0 (or a result) on success and -1 after
+ * reporting a "[skiff-init:e] …" line; only main() exits. */
+#ifndef SKIFF_INIT_H
+#define SKIFF_INIT_H
+
+#include "spec.h"
+
+#define CGROUP_FILES_MAX 32
+#define CGROUP_VIEWS_MAX 32
+#define GROUPS_MAX 256
+#define ENV_MAX 4096
+
+/* Exit statuses besides EXIT_OK / EXIT_FAILURE_GENERIC / EXIT_USAGE: the command itself could not
+ * be executed (as a shell reports them). */
+enum { EXIT_CANNOT_EXECUTE = 126, EXIT_NOT_FOUND = 127 };
+
+/* util.c */
+/* Calls fn for each line (without its newline) of a file; lines longer than 4 KiB are skipped. */
+int read_lines(const char *path, int (*fn)(char *line, void *arg), void *arg);
+int write_file(const char *path, const char *text);
+/* "/proc/self/fd/N" in buf (32 bytes). */
+const char *fd_path(int fd, char *buf);
+/* Splits "a,b,c" in place; returns the count or -1 when there are more than max. */
+int split_list(char *s, char sep, char **out, int max);
+bool parse_id(const char *s, uint32_t *out);
+
+/* cgroup.c: the container's view of its cgroups, prepared before the cgroup namespace is made. */
+struct cgroup_view {
+	/* The host directory of the container's cgroup in one hierarchy... */
+	char source[PATH_MAX];
+	/* ...and its name under /sys/fs/cgroup in the container ("cpu", "unified"; "" for the single
+	 * v2 hierarchy, which is mounted at /sys/fs/cgroup itself). */
+	char name[64];
+	/* The controllers of a v1 hierarchy, "a,b" (symlinks are made for co-mounted ones). */
+	char controllers[128];
+};
+struct cgroup_views {
+	int count;
+	struct cgroup_view views[CGROUP_VIEWS_MAX];
+};
+int cgroup_join(const char *const *files, int n);
+int cgroup_views_read(struct cgroup_views *v);
+
+/* namespaces.c */
+/* Opens the namespace files of a spec's joined namespaces (fds[k] = -1 for the others). */
+int ns_open_spec(const struct spec *s, int fds[NS_KINDS]);
+/* Opens /proc/PID/ns/... for exec: fds[k] = -1 where PID's namespace is already ours. For pid, the
+ * namespace PID's children get (the container's even when PID is skiff-init's waiting parent). */
+int ns_open_process(int pid, int fds[NS_KINDS]);
+/* setns() into every open fd, mount last; closes them. */
+int ns_join(int fds[NS_KINDS]);
+/* unshare() of the spec's namespaces that have no path. */
+int ns_create(const struct spec *s);
+
+/* paths.c */
+enum path_create { PATH_EXISTING, PATH_DIR, PATH_FILE };
+/* An O_PATH fd of `path` resolved inside the directory rootfd as if it were "/" (symlinks too);
+ * missing components are created as directories, the last one as `create` says. -errno. */
+long path_open(int rootfd, const char *path, enum path_create create);
+
+/* mounts.c */
+/* The spec's mounts in order, under the rootfs at rootfd. *dev_tmpfs: /dev is a fresh mount. */
+int mounts_apply(const struct spec *s, int rootfd, const struct cgroup_views *cg, bool *dev_tmpfs);
+/* mount(2) of a bind (rec or not) onto a path inside the new root, then its flags. */
+int bind_mount(const char *source, int rootfd, const char *dest, bool rec, unsigned long flags);
+
+/* devices.c */
+int devices_create(const struct spec *s, int rootfd, bool defaults);
+
+/* rootfs.c */
+int rootfs_prepare(const struct spec *s, const char *bundle, int *rootfd);
+int rootfs_pivot(int rootfd);
+int rootfs_finish(const struct spec *s);
+
+/* process.c */
+int process_limits(const struct spec *s);
+int enter_cwd(const char *cwd);
+int controlling_tty(bool required);
+int set_user(uint32_t uid, uint32_t gid, const uint32_t *groups, size_t ngroups);
+/* Prepares the process for execve (signals, fds) and executes args with PATH looked up in env.
+ * Returns only on failure, with an exit status (EXIT_NOT_FOUND, EXIT_CANNOT_EXECUTE). */
+int exec_command(char *const *args, char *const *env);
+
+/* caps.c: the bounding set (and keeping permitted caps) before the user switch, the rest after. */
+int caps_before_user(const struct caps_spec *c);
+int caps_after_user(const struct caps_spec *c);
+
+/* shim.c */
+/* Forks the container process (or exec'd command). The child gets PR_SET_PDEATHSIG(SIGKILL) and
+ * all signals blocked; the parent, all signals blocked, forwards them. Returns the child's pid in
+ * the parent, 0 in the child, -1 on failure. */
+int shim_fork(void);
+/* In the child: re-arms the parent-death signal (credential changes clear it) and fails if the
+ * parent is already gone. */
+int shim_child_recheck(void);
+/* In the parent: forwards signals to the child until it ends; returns its exit status, or after
+ * re-raising the signal that killed it, 128 + that signal. */
+int shim_wait(int child);
+
+/* run.c, exec.c */
+int run_main(int argc, char **argv);
+int exec_main(int argc, char **argv);
+
+#endif

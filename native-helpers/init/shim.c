@@ -1,0 +1,99 @@
+/* The parent that stays when skiff-init must fork (a pid namespace applies only to children, so
+ * the container's pid 1, or an exec'd command, is a child): it forwards every signal it gets to
+ * the child, reaps it, and ends the way the child ended, so whoever started skiff-init (the
+ * monitor, a test) sees the container's exit status. The child dies with it (PR_SET_PDEATHSIG). */
+#include "init.h"
+
+#define PR_SET_PDEATHSIG_OP 1
+
+static const uint64_t all_signals = ~0ULL;
+/* The write end stays open in the parent; the child sees POLLHUP on its end once the parent died. */
+static int parent_alive_fd = -1;
+
+static int check_parent(void)
+{
+	struct rt_pollfd p = { .fd = parent_alive_fd, .events = RT_POLLIN };
+	long r;
+
+	if ((r = rt_prctl5(PR_SET_PDEATHSIG_OP, RT_SIGKILL, 0, 0, 0)) < 0)
+		return report_err((int)-r, "set the parent-death signal");
+	if ((r = rt_ppoll_now(&p, 1)) < 0)
+		return report_err((int)-r, "poll the parent");
+	if (r > 0 && (p.revents & RT_POLLHUP))
+		return report("the parent skiff-init is gone");
+	return 0;
+}
+
+int shim_fork(void)
+{
+	int fds[2];
+	long r, pid;
+
+	if ((r = rt_pipe2(fds, O_CLOEXEC)) < 0)
+		return report_err((int)-r, "pipe");
+	if ((r = rt_sigprocmask(RT_SIG_SETMASK, &all_signals, NULL)) < 0) {
+		rt_close(fds[0]);
+		rt_close(fds[1]);
+		return report_err((int)-r, "block signals");
+	}
+	if ((pid = rt_fork()) < 0) {
+		rt_close(fds[0]);
+		rt_close(fds[1]);
+		return report_err((int)-pid, "fork");
+	}
+	if (pid == 0) {
+		rt_close(fds[1]);
+		parent_alive_fd = fds[0];
+		return check_parent() < 0 ? -1 : 0;
+	}
+	rt_close(fds[0]);
+	parent_alive_fd = fds[1];
+	return (int)pid;
+}
+
+int shim_child_recheck(void)
+{
+	return parent_alive_fd < 0 ? 0 : check_parent();
+}
+
+/* Ends this process the way the child ended: the same signal (default action, no core dump), or
+ * 128 + its number if that signal does not end a process. */
+static int end_like(int sig)
+{
+	uint64_t only = SIG_BIT(sig);
+
+	rt_prctl5(4 /* PR_SET_DUMPABLE */, 0, 0, 0, 0);
+	rt_kill((int)rt_getpid(), sig);
+	rt_sigprocmask(SIG_UNBLOCK_HOW, &only, NULL);
+	return 128 + sig;
+}
+
+int shim_wait(int child)
+{
+	for (;;) {
+		struct rt_siginfo info;
+		int status;
+		long r = rt_sigwaitinfo(&all_signals, &info);
+
+		if (r == -EINTR)
+			continue;
+		if (r < 0)
+			return report_err((int)-r, "wait for signals"), EXIT_FAILURE_GENERIC;
+		if (r != RT_SIGCHLD) {
+			/* The child may be gone already: its exit is then in the queue as SIGCHLD. */
+			rt_kill(child, (int)r);
+			continue;
+		}
+		while ((r = rt_wait4(-1, &status, WNOHANG)) > 0) {
+			if (r != child)
+				continue;
+			if ((status & 0x7f) == 0)
+				return (status >> 8) & 0xff;
+			return end_like(status & 0x7f);
+		}
+		if (r < 0 && r != -ECHILD)
+			return report_err((int)-r, "wait for the child"), EXIT_FAILURE_GENERIC;
+		if (r == -ECHILD)
+			return report("the child %d vanished", child), EXIT_FAILURE_GENERIC;
+	}
+}

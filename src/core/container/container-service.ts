@@ -1,0 +1,464 @@
+// Containers: create (rootfs overlay → user → OCI spec → bundle → cgroup → record), start (under
+// its monitor), stop (stop signal, grace, SIGKILL), remove, exec, and the read side from memory.
+// Exits arrive as files in the exits dir, written by each container's monitor.
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { CgroupDriver } from '../../cgroups/types.js';
+import { childCgroupPath } from '../../cgroups/cgroup-path.js';
+import { buildSpec, stopSignal as resolveStopSignal } from '../../oci/spec.js';
+import { resolveUser } from '../../oci/user.js';
+import { criSignalKey } from '../../oci/signals.js';
+import type { ContainerSpecInput, NamespaceChoice, PidNamespaceChoice } from '../../oci/types.js';
+import { removeRootfs, mountRootfs, rootfsDirs } from '../../storage/rootfs.js';
+import type { LayerStore } from '../../storage/layers/layer-store.js';
+import type { RecordStore } from '../../state/record-store.js';
+import { CleanupStack } from '../cleanup-stack.js';
+import type { OpContext } from '../context.js';
+import { failedPrecondition, invalidArgument, notFound, toSkiffError } from '../errors.js';
+import { newContainerId, type ContainerId, type Digest } from '../ids.js';
+import { KeyedMutex } from '../keyed-mutex.js';
+import type { ImageService, LayerUsers } from '../image/image-service.js';
+import type { SandboxService } from '../sandbox/sandbox-service.js';
+import type { NsMode, SandboxRecord } from '../sandbox/types.js';
+import type { ContainerExecutor, ExecResult, ExitStatus } from './executor.js';
+import type { ContainerMount, ContainerRecord, ContainerState } from './types.js';
+
+/** What the CRI request decides; the rest comes from the pod and the image. */
+export type CriContainerPart = Pick<
+  ContainerSpecInput,
+  | 'command'
+  | 'args'
+  | 'env'
+  | 'workingDir'
+  | 'tty'
+  | 'runAsUser'
+  | 'runAsGroup'
+  | 'runAsUsername'
+  | 'supplementalGroups'
+  | 'privileged'
+  | 'readonlyRootfs'
+  | 'noNewPrivileges'
+  | 'capabilities'
+  | 'maskedPaths'
+  | 'readonlyPaths'
+  | 'mounts'
+  | 'resources'
+  | 'stopSignal'
+>;
+
+export interface CreateContainerInput {
+  readonly sandboxId: string;
+  readonly name: string;
+  readonly attempt: number;
+  readonly image: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  /** Relative to the pod's log directory (kubelet's convention). */
+  readonly logPath: string;
+  readonly stdin: boolean;
+  readonly pidMode: NsMode;
+  readonly targetId: string;
+  readonly cri: CriContainerPart;
+}
+
+export interface ContainerFilter {
+  readonly idPrefix?: string;
+  readonly state?: ContainerState;
+  readonly sandboxId?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export interface ContainerServiceDeps {
+  readonly containersDir: string;
+  readonly exitsDir: string;
+  readonly sandboxes: SandboxService;
+  readonly images: ImageService;
+  readonly layers: LayerStore;
+  readonly cgroups: CgroupDriver;
+  readonly executor: ContainerExecutor;
+  readonly records: RecordStore<ContainerRecord>;
+}
+
+const nowNs = () => BigInt(Date.now()) * 1_000_000n;
+const MAX_EXEC_OUTPUT = 16 * 1024 * 1024;
+
+export class ContainerService implements LayerUsers {
+  private readonly byId = new Map<ContainerId, ContainerRecord>();
+  private readonly names = new Map<string, ContainerId>();
+  private readonly locks = new KeyedMutex<string>();
+  /** Callers waiting for a container to exit (StopContainer's grace period). */
+  private readonly exitWaiters = new Map<string, (() => void)[]>();
+  private watcher: { close(): void } | undefined;
+
+  constructor(private readonly d: ContainerServiceDeps) {}
+
+  /** Loads records, watches exits, and settles exits that happened while the daemon was down. */
+  async load(ctx: OpContext): Promise<void> {
+    await mkdir(this.d.exitsDir, { recursive: true, mode: 0o700 });
+    await this.d.records.init();
+    this.watcher = this.d.executor.watchExits(this.d.exitsDir, (id) => {
+      this.onExit(ctx, id).catch((e: unknown) => ctx.log.error('recording a container exit failed', { container: id, error: toSkiffError(e).message }));
+    });
+    const { records, invalid } = await this.d.records.loadAll();
+    for (const bad of invalid) ctx.log.warn('container record ignored', bad);
+    for (const r of records.values()) {
+      this.byId.set(r.id, r);
+      this.names.set(this.key(r.sandboxId, r.name, r.attempt), r.id);
+    }
+    for (const r of records.values()) if (r.state === 'running') await this.onExit(ctx, r.id);
+  }
+
+  close(): void {
+    this.watcher?.close();
+  }
+
+  layersInUse(): ReadonlySet<Digest> {
+    return new Set([...this.byId.values()].flatMap((r) => r.chainIds));
+  }
+
+  private key(sandboxId: string, name: string, attempt: number): string {
+    return `${sandboxId}/${name}/${attempt}`;
+  }
+
+  private exitFile(id: string): string {
+    return join(this.d.exitsDir, id);
+  }
+
+  async create(ctx: OpContext, input: CreateContainerInput): Promise<ContainerRecord> {
+    if (!input.name) throw invalidArgument('config.metadata.name is empty');
+    const pod = this.d.sandboxes.get(input.sandboxId);
+    if (pod.state !== 'ready') throw failedPrecondition(`pod sandbox ${pod.id} is not ready`);
+    const key = this.key(pod.id, input.name, input.attempt);
+    return this.locks.run(`name:${key}`, async () => {
+      const existing = this.names.get(key);
+      if (existing && this.byId.has(existing)) return this.byId.get(existing) as ContainerRecord;
+      const view = this.d.images.find(input.image);
+      if (!view) throw notFound(`image ${JSON.stringify(input.image)} not found: pull it first`);
+      return this.createIn(ctx, pod, input, view.record, key);
+    });
+  }
+
+  private async createIn(
+    ctx: OpContext,
+    pod: SandboxRecord,
+    input: CreateContainerInput,
+    image: NonNullable<ReturnType<ImageService['find']>>['record'],
+    key: string,
+  ): Promise<ContainerRecord> {
+    const id = newContainerId();
+    const log = ctx.log.child({ container: id.slice(0, 13), name: input.name, pod: pod.id.slice(0, 13) });
+    const c: OpContext = { ...ctx, log };
+    const stack = new CleanupStack(log);
+    return stack.run(async () => {
+      const dir = join(this.d.containersDir, id);
+      await mkdir(join(dir, 'bundle'), { recursive: true, mode: 0o711 });
+      stack.push(`dir ${dir}`, () => rm(dir, { recursive: true, force: true }));
+
+      const top = image.layers[image.layers.length - 1]?.chainId;
+      if (!top) throw failedPrecondition(`image ${image.id} has no layers`);
+      const rootfs = rootfsDirs(dir, join(dir, 'bundle', 'rootfs'));
+      mountRootfs(this.d.layers.lowerDirs(top), rootfs);
+      stack.push(`rootfs of ${id}`, () => removeRootfs(rootfs));
+
+      for (const m of input.cri.mounts) await ensureHostPath(m.hostPath);
+      const cgroupPath = childCgroupPath(pod.cgroupPath, id);
+      const specInput: ContainerSpecInput = {
+        ...input.cri,
+        image: image.config,
+        etcPasswd: readInRootfs(rootfs.target, 'etc/passwd'),
+        etcGroup: readInRootfs(rootfs.target, 'etc/group'),
+        hostname: pod.spec.hostname,
+        namespaces: {
+          network: choice(pod.ns.net, pod.spec.namespaces.network),
+          ipc: choice(pod.ns.ipc, pod.spec.namespaces.ipc),
+          uts: choice(pod.ns.uts, pod.spec.namespaces.network),
+          pid: this.pidChoice(pod, input),
+          // As containerd: a cgroup namespace of its own only on cgroup v2.
+          cgroup: this.d.cgroups.version === 2,
+        },
+        podFilesDir: pod.filesDir,
+        shmPath: pod.shmPath ?? '/dev/shm',
+        cgroupsPath: cgroupPath,
+        meta: {
+          sandboxId: pod.id,
+          containerName: input.name,
+          sandboxName: pod.spec.name,
+          sandboxNamespace: pod.spec.namespace,
+          sandboxUid: pod.spec.uid,
+          imageName: input.image,
+        },
+      };
+      const stop = resolveStopSignal(specInput);
+      const spec = buildSpec(specInput);
+      const user = resolveUser(specInput, specInput.etcPasswd, specInput.etcGroup);
+      await writeFile(join(dir, 'bundle', 'config.json'), JSON.stringify(spec), { mode: 0o600 });
+
+      await this.d.cgroups.ensure(c, cgroupPath);
+      stack.push(`cgroup ${cgroupPath}`, () => this.d.cgroups.remove(c, cgroupPath, { recursive: true }));
+
+      const logPath = input.logPath && pod.spec.logDirectory ? join(pod.spec.logDirectory, input.logPath) : '';
+      if (logPath) await mkdir(dirname(logPath), { recursive: true, mode: 0o755 });
+
+      const record: ContainerRecord = {
+        id,
+        sandboxId: pod.id,
+        name: input.name,
+        attempt: input.attempt,
+        labels: input.labels,
+        annotations: input.annotations,
+        image: input.image,
+        imageId: image.id,
+        imageRef: image.repoDigests[0] ?? image.id,
+        topLayer: top,
+        chainIds: image.layers.map((l) => l.chainId),
+        logPath,
+        tty: input.cri.tty,
+        stdin: input.stdin,
+        mounts: input.cri.mounts.map(
+          (m): ContainerMount => ({ containerPath: m.containerPath, hostPath: m.hostPath, readonly: m.readonly, propagation: m.propagation ?? 'private' }),
+        ),
+        stopSignal: { name: stop.name, number: stop.number },
+        stopSignalKey: criSignalKey(stop) ?? 'SIGNAL_RUNTIME_DEFAULT',
+        user: { uid: user.uid, gid: user.gid, groups: [...user.additionalGids] },
+        cgroupPath,
+        dir,
+        state: 'created',
+        createdAt: nowNs(),
+        startedAt: 0n,
+        finishedAt: 0n,
+        exitCode: 0,
+        reason: '',
+        message: '',
+      };
+      await this.d.records.put(id, record);
+      this.byId.set(id, record);
+      this.names.set(key, id);
+      log.info('container created', { image: input.image });
+      return record;
+    });
+  }
+
+  private pidChoice(pod: SandboxRecord, input: CreateContainerInput): PidNamespaceChoice {
+    switch (input.pidMode) {
+      case 'pod':
+        if (!pod.ns.pid) throw failedPrecondition(`pod ${pod.id} does not share a PID namespace`);
+        return { mode: 'pod', path: pod.ns.pid };
+      case 'node':
+        return { mode: 'node' };
+      case 'target': {
+        const t = this.get(input.targetId);
+        if (t.state !== 'running' || !t.pid) throw failedPrecondition(`target container ${t.id} is not running`);
+        return { mode: 'target', path: `/proc/${t.pid}/ns/pid` };
+      }
+      default:
+        return { mode: 'container' };
+    }
+  }
+
+  get(idOrPrefix: string): ContainerRecord {
+    const r = this.find(idOrPrefix);
+    if (!r) throw notFound(`container ${JSON.stringify(idOrPrefix)} not found`);
+    return r;
+  }
+
+  find(idOrPrefix: string): ContainerRecord | undefined {
+    const exact = this.byId.get(idOrPrefix as ContainerId);
+    if (exact || !idOrPrefix) return exact;
+    const matches = [...this.byId.values()].filter((r) => r.id.startsWith(idOrPrefix));
+    if (matches.length > 1) throw failedPrecondition(`container id prefix ${JSON.stringify(idOrPrefix)} is ambiguous`);
+    return matches[0];
+  }
+
+  list(f: ContainerFilter = {}): ContainerRecord[] {
+    return [...this.byId.values()].filter(
+      (r) =>
+        (!f.idPrefix || r.id.startsWith(f.idPrefix)) &&
+        (!f.state || r.state === f.state) &&
+        (!f.sandboxId || r.sandboxId === f.sandboxId) &&
+        Object.entries(f.labels ?? {}).every(([k, v]) => r.labels[k] === v),
+    );
+  }
+
+  async start(ctx: OpContext, id: string): Promise<void> {
+    const found = this.get(id);
+    await this.locks.run(found.id, async () => {
+      const r = this.byId.get(found.id) as ContainerRecord;
+      if (r.state !== 'created') throw failedPrecondition(`container ${r.id} is ${r.state}, not created`);
+      const memory = this.d.cgroups.dirs(r.cgroupPath).find((p) => /\/memory\//.test(p) || this.d.cgroups.version === 2);
+      // Taken before the spawn: a container may exit (and its monitor stamp the exit) before we return.
+      const startedAt = nowNs();
+      try {
+        const started = await this.d.executor.start(ctx, {
+          id: r.id,
+          bundleDir: join(r.dir, 'bundle'),
+          logPath: r.logPath || '/dev/null',
+          exitFile: this.exitFile(r.id),
+          cgroupProcs: this.d.cgroups.dirs(r.cgroupPath).map((p) => join(p, 'cgroup.procs')),
+          ...(memory ? { oomCgroup: memory } : {}),
+          tty: r.tty,
+          stdin: r.stdin,
+        });
+        await this.save({ ...r, state: 'running', startedAt, pid: started.pid, pidStartTime: started.startTime, monitorPid: started.monitorPid });
+        ctx.log.info('container started', { container: r.id, pid: started.pid });
+      } catch (e) {
+        const err = toSkiffError(e, `starting container ${r.id}`);
+        await this.save({ ...r, state: 'exited', startedAt: nowNs(), finishedAt: nowNs(), exitCode: 128, reason: 'StartError', message: err.message });
+        throw err;
+      }
+    });
+    // An exit that raced the start (a container that ran for less than a millisecond).
+    if (existsSync(this.exitFile(found.id))) await this.onExit(ctx, found.id);
+  }
+
+  private async save(r: ContainerRecord): Promise<void> {
+    await this.d.records.put(r.id, r);
+    this.byId.set(r.id, r);
+  }
+
+  /** The monitor wrote `<exitsDir>/<id>`: the container is gone. */
+  private async onExit(ctx: OpContext, id: string): Promise<void> {
+    const status = await this.d.executor.readExit(this.exitFile(id));
+    if (!status) {
+      const r = this.byId.get(id as ContainerId);
+      // After a restart: no exit file and no process means the monitor died with it.
+      if (r?.state === 'running' && r.pid !== undefined && !processAlive(r.pid, r.pidStartTime)) {
+        await this.locks.run(r.id, () => this.save({ ...r, state: 'exited', finishedAt: nowNs(), exitCode: 255, reason: 'Unknown', message: 'the container and its monitor disappeared while skiffd was down' }));
+      }
+      return;
+    }
+    await this.locks.run(id, async () => {
+      const r = this.byId.get(id as ContainerId);
+      if (!r || r.state === 'exited') return;
+      await this.save(exited(r, status));
+      ctx.log.info('container exited', { container: id, exitCode: status.exitCode, oomKilled: status.oomKilled });
+    });
+    for (const w of this.exitWaiters.get(id) ?? []) w();
+    this.exitWaiters.delete(id);
+  }
+
+  private waitExit(id: string, ms: number): Promise<boolean> {
+    if (this.byId.get(id as ContainerId)?.state !== 'running') return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      const list = this.exitWaiters.get(id) ?? [];
+      list.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+      this.exitWaiters.set(id, list);
+    });
+  }
+
+  /** Stop signal, up to `timeoutSeconds` of grace, then SIGKILL to the whole cgroup. Idempotent. */
+  async stop(ctx: OpContext, id: string, timeoutSeconds: number): Promise<void> {
+    const r = this.find(id);
+    if (!r || r.state !== 'running') return;
+    if (timeoutSeconds > 0 && r.pid !== undefined && processAlive(r.pid, r.pidStartTime)) {
+      try {
+        process.kill(r.pid, r.stopSignal.number);
+      } catch {
+        // Gone already: the exit is on its way.
+      }
+      if (await this.waitExit(r.id, timeoutSeconds * 1000)) return;
+      ctx.log.info('container ignored its stop signal; killing it', { container: r.id, signal: r.stopSignal.name, timeoutSeconds });
+    }
+    await this.d.cgroups.killAll(ctx, r.cgroupPath, 'SIGKILL');
+    await this.waitExit(r.id, 5000);
+  }
+
+  /** Kills if running, then removes everything the container had. Idempotent. */
+  async remove(ctx: OpContext, id: string): Promise<void> {
+    const found = this.find(id);
+    if (!found) return;
+    await this.stop(ctx, found.id, 0);
+    await this.locks.run(found.id, async () => {
+      const r = this.byId.get(found.id);
+      if (!r) return;
+      removeRootfs(rootfsDirs(r.dir, join(r.dir, 'bundle', 'rootfs')));
+      await this.d.cgroups.remove(ctx, r.cgroupPath, { recursive: true });
+      await rm(r.dir, { recursive: true, force: true });
+      await rm(this.exitFile(r.id), { force: true });
+      await this.d.records.delete(r.id);
+      this.byId.delete(r.id);
+      this.names.delete(this.key(r.sandboxId, r.name, r.attempt));
+      ctx.log.info('container removed', { container: r.id });
+    });
+  }
+
+  /** RemovePodSandbox removes the pod's containers first. */
+  async removeAllOf(ctx: OpContext, sandboxId: string): Promise<void> {
+    for (const r of this.list({ sandboxId })) await this.remove(ctx, r.id);
+  }
+
+  async execSync(ctx: OpContext, id: string, argv: readonly string[], timeoutSeconds: number): Promise<ExecResult> {
+    const r = this.get(id);
+    if (argv.length === 0) throw invalidArgument('cmd is empty');
+    if (r.state !== 'running' || r.pid === undefined) throw failedPrecondition(`container ${r.id} is not running`);
+    const spec = JSON.parse(readFileSync(join(r.dir, 'bundle', 'config.json'), 'utf8')) as { process: { env: string[]; cwd: string } };
+    return this.d.executor.exec(ctx, {
+      pid: r.pid,
+      cgroupProcs: this.d.cgroups.dirs(r.cgroupPath).map((p) => join(p, 'cgroup.procs')),
+      cwd: spec.process.cwd,
+      uid: r.user.uid,
+      gid: r.user.gid,
+      groups: r.user.groups,
+      env: spec.process.env,
+      argv,
+      timeoutMs: timeoutSeconds * 1000,
+      maxOutputBytes: MAX_EXEC_OUTPUT,
+    });
+  }
+
+  reopenLog(id: string): void {
+    const r = this.get(id);
+    if (r.state !== 'running' || r.monitorPid === undefined) throw failedPrecondition(`container ${r.id} is not running`);
+    this.d.executor.reopenLog(r.monitorPid);
+  }
+}
+
+function exited(r: ContainerRecord, s: ExitStatus): ContainerRecord {
+  const finished = Date.parse(s.finishedAt);
+  return {
+    ...r,
+    state: 'exited',
+    finishedAt: Number.isFinite(finished) ? BigInt(finished) * 1_000_000n : nowNs(),
+    exitCode: s.exitCode,
+    reason: s.oomKilled ? 'OOMKilled' : s.exitCode === 0 ? 'Completed' : 'Error',
+    message: '',
+  };
+}
+
+function choice(path: string | undefined, mode: NsMode): NamespaceChoice {
+  if (mode === 'node' || !path) return { mode: 'node' };
+  return { mode: 'pod', path };
+}
+
+/** A file of the image read without following a symlink the image may have planted. */
+function readInRootfs(rootfs: string, rel: string): string | undefined {
+  let p = rootfs;
+  for (const part of rel.split('/')) {
+    p = join(p, part);
+    try {
+      if (lstatSync(p).isSymbolicLink()) return undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return readFileSync(p, 'utf8');
+}
+
+/** containerd creates a missing host path of a bind mount as a directory. */
+async function ensureHostPath(p: string): Promise<void> {
+  if (!existsSync(p)) await mkdir(p, { recursive: true, mode: 0o755 });
+}
+
+function processAlive(pid: number, startTime: number | undefined): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return startTime === undefined || Number(fields[19]) === startTime;
+  } catch {
+    return false;
+  }
+}

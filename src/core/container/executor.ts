@@ -1,0 +1,58 @@
+// What the container service needs from the process side (src/runtime/): start a container under
+// its monitor, enter a running one, and learn of exits. The core only knows this interface.
+import type { OpContext } from '../context.js';
+
+export interface StartRequest {
+  readonly id: string;
+  readonly bundleDir: string;
+  readonly logPath: string;
+  readonly exitFile: string;
+  /** cgroup.procs files the container joins before anything else. */
+  readonly cgroupProcs: readonly string[];
+  /** A memory cgroup dir whose OOM kills the monitor watches. */
+  readonly oomCgroup?: string;
+  readonly tty: boolean;
+  readonly stdin: boolean;
+}
+
+export interface Started {
+  readonly pid: number;
+  readonly startTime: number;
+  readonly monitorPid: number;
+}
+
+export interface ExecRequest {
+  readonly pid: number;
+  readonly cgroupProcs: readonly string[];
+  readonly cwd: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly groups: readonly number[];
+  readonly env: readonly string[];
+  readonly argv: readonly string[];
+  /** 0 = no timeout. */
+  readonly timeoutMs: number;
+  readonly maxOutputBytes: number;
+}
+
+export interface ExecResult {
+  readonly stdout: Buffer;
+  readonly stderr: Buffer;
+  readonly exitCode: number;
+}
+
+export interface ExitStatus {
+  readonly exitCode: number;
+  readonly signal: number;
+  readonly finishedAt: string;
+  readonly oomKilled: boolean;
+}
+
+export interface ContainerExecutor {
+  start(ctx: OpContext, req: StartRequest): Promise<Started>;
+  exec(ctx: OpContext, req: ExecRequest): Promise<ExecResult>;
+  readExit(exitFile: string): Promise<ExitStatus | undefined>;
+  /** Calls `onExit(id)` when `<exitsDir>/<id>` appears. */
+  watchExits(exitsDir: string, onExit: (id: string) => void): { close(): void };
+  reopenLog(monitorPid: number): void;
+}

@@ -1,0 +1,172 @@
+// Containers between the CRI's messages and the core's input and records.
+import {
+  ContainerState,
+  MountPropagation,
+  Signal,
+  type Container,
+  type ContainerConfig,
+  type ContainerFilter as CriContainerFilter,
+  type ContainerStatus,
+  type LinuxContainerResources,
+  type Mount,
+} from '../../generated/runtime/v1/api.js';
+import { invalidArgument } from '../../core/errors.js';
+import type { ContainerFilter, CreateContainerInput } from '../../core/container/container-service.js';
+import type { ContainerRecord } from '../../core/container/types.js';
+import { toNamespaceModes } from './sandbox.js';
+
+const PROPAGATION: Record<number, 'private' | 'rslave' | 'rshared'> = {
+  [MountPropagation.PROPAGATION_PRIVATE]: 'private',
+  [MountPropagation.PROPAGATION_HOST_TO_CONTAINER]: 'rslave',
+  [MountPropagation.PROPAGATION_BIDIRECTIONAL]: 'rshared',
+};
+const PROPAGATION_ENUM = {
+  private: MountPropagation.PROPAGATION_PRIVATE,
+  rslave: MountPropagation.PROPAGATION_HOST_TO_CONTAINER,
+  rshared: MountPropagation.PROPAGATION_BIDIRECTIONAL,
+} as const;
+
+function resources(r: LinuxContainerResources | undefined) {
+  if (!r) return undefined;
+  const n = (b: bigint) => (b === 0n ? undefined : Number(b));
+  return {
+    cpuPeriod: n(r.cpuPeriod),
+    cpuQuota: n(r.cpuQuota),
+    cpuShares: n(r.cpuShares),
+    cpusetCpus: r.cpusetCpus || undefined,
+    cpusetMems: r.cpusetMems || undefined,
+    memoryLimitBytes: n(r.memoryLimitInBytes),
+    memorySwapLimitBytes: n(r.memorySwapLimitInBytes),
+    oomScoreAdj: n(r.oomScoreAdj),
+    hugepageLimits: r.hugepageLimits.map((h) => ({ pageSize: h.pageSize, limit: Number(h.limit) })),
+    unified: { ...r.unified },
+  };
+}
+
+/** CRI Signal enum → "SIGTERM"; RUNTIME_DEFAULT → undefined (the image's or SIGTERM). */
+function signalName(s: Signal): string | undefined {
+  if (s === Signal.SIGNAL_RUNTIME_DEFAULT || s === Signal.UNRECOGNIZED) return undefined;
+  return Signal[s]?.replace(/^SIGNAL_/, '');
+}
+
+export function toCreateContainerInput(sandboxId: string, config: ContainerConfig | undefined): CreateContainerInput {
+  if (!sandboxId) throw invalidArgument('pod_sandbox_id is empty');
+  if (!config?.metadata) throw invalidArgument('config.metadata is missing');
+  const image = config.image?.image ?? '';
+  if (!image) throw invalidArgument('config.image.image is empty');
+  const sc = config.linux?.securityContext;
+  const ns = toNamespaceModes(sc?.namespaceOptions);
+  const stop = signalName(config.stopSignal);
+  return {
+    sandboxId,
+    name: config.metadata.name,
+    attempt: config.metadata.attempt,
+    image,
+    labels: { ...config.labels },
+    annotations: { ...config.annotations },
+    logPath: config.logPath,
+    stdin: config.stdin,
+    pidMode: ns.pid,
+    targetId: ns.targetId,
+    cri: {
+      command: config.command,
+      args: config.args,
+      // KeyValue.value is bytes on the wire (newer cri-api); environment values are text.
+      env: config.envs.map((e) => [e.key, Buffer.from(e.value).toString('utf8')] as const),
+      workingDir: config.workingDir,
+      tty: config.tty,
+      ...(sc?.runAsUser ? { runAsUser: Number(sc.runAsUser.value) } : {}),
+      ...(sc?.runAsGroup ? { runAsGroup: Number(sc.runAsGroup.value) } : {}),
+      ...(sc?.runAsUsername ? { runAsUsername: sc.runAsUsername } : {}),
+      supplementalGroups: (sc?.supplementalGroups ?? []).map(Number),
+      privileged: sc?.privileged ?? false,
+      readonlyRootfs: sc?.readonlyRootfs ?? false,
+      noNewPrivileges: sc?.noNewPrivs ?? false,
+      ...(sc?.capabilities
+        ? { capabilities: { add: sc.capabilities.addCapabilities, drop: sc.capabilities.dropCapabilities, addAmbient: sc.capabilities.addAmbientCapabilities } }
+        : {}),
+      ...(sc?.maskedPaths.length ? { maskedPaths: sc.maskedPaths } : {}),
+      ...(sc?.readonlyPaths.length ? { readonlyPaths: sc.readonlyPaths } : {}),
+      mounts: config.mounts.map((m, i) => {
+        const propagation = PROPAGATION[m.propagation];
+        if (!propagation) throw invalidArgument(`mounts[${i}]: unknown propagation ${m.propagation}`);
+        if (m.image) throw invalidArgument(`mounts[${i}]: image volumes are not supported by skiff yet`);
+        return { containerPath: m.containerPath, hostPath: m.hostPath, readonly: m.readonly, propagation };
+      }),
+      ...(config.linux?.resources ? { resources: resources(config.linux.resources) } : {}),
+      ...(stop ? { stopSignal: stop } : {}),
+    },
+  };
+}
+
+const STATE = { created: ContainerState.CONTAINER_CREATED, running: ContainerState.CONTAINER_RUNNING, exited: ContainerState.CONTAINER_EXITED } as const;
+
+const spec = (image: string) => ({ image, annotations: {}, userSpecifiedImage: '', runtimeHandler: '', imageRef: '' });
+
+export function toContainer(r: ContainerRecord): Container {
+  return {
+    id: r.id,
+    podSandboxId: r.sandboxId,
+    metadata: { name: r.name, attempt: r.attempt },
+    image: spec(r.image),
+    imageRef: r.imageRef,
+    state: STATE[r.state],
+    createdAt: r.createdAt,
+    labels: { ...r.labels },
+    annotations: { ...r.annotations },
+    imageId: r.imageId,
+  };
+}
+
+function toMount(m: ContainerRecord['mounts'][number]): Mount {
+  return {
+    containerPath: m.containerPath,
+    hostPath: m.hostPath,
+    readonly: m.readonly,
+    selinuxRelabel: false,
+    propagation: PROPAGATION_ENUM[m.propagation],
+    uidMappings: [],
+    gidMappings: [],
+    recursiveReadOnly: false,
+    image: undefined,
+    imageSubPath: '',
+    mountOptions: [],
+  };
+}
+
+export function toContainerStatus(r: ContainerRecord): ContainerStatus {
+  const stopEnum = (Signal as unknown as Record<string, number>)[r.stopSignalKey];
+  return {
+    id: r.id,
+    metadata: { name: r.name, attempt: r.attempt },
+    state: STATE[r.state],
+    createdAt: r.createdAt,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    exitCode: r.exitCode,
+    image: spec(r.image),
+    imageRef: r.imageRef,
+    reason: r.reason,
+    message: r.message,
+    labels: { ...r.labels },
+    annotations: { ...r.annotations },
+    mounts: r.mounts.map(toMount),
+    logPath: r.logPath,
+    resources: undefined,
+    imageId: r.imageId,
+    user: { linux: { uid: BigInt(r.user.uid), gid: BigInt(r.user.gid), supplementalGroups: r.user.groups.map(BigInt) } },
+    stopSignal: stopEnum ?? Signal.SIGNAL_RUNTIME_DEFAULT,
+  };
+}
+
+export function toContainerFilter(f: CriContainerFilter | undefined): ContainerFilter {
+  if (!f) return {};
+  const states = { [ContainerState.CONTAINER_CREATED]: 'created', [ContainerState.CONTAINER_RUNNING]: 'running', [ContainerState.CONTAINER_EXITED]: 'exited' } as const;
+  const state = f.state ? states[f.state.state as keyof typeof states] : undefined;
+  return {
+    ...(f.id ? { idPrefix: f.id } : {}),
+    ...(f.podSandboxId ? { sandboxId: f.podSandboxId } : {}),
+    ...(state ? { state } : {}),
+    ...(Object.keys(f.labelSelector).length ? { labels: f.labelSelector } : {}),
+  };
+}

@@ -1,0 +1,46 @@
+// A container's root filesystem: an overlay of the image's unpacked layers (read-only, shared)
+// and a writable upper dir of its own. Layer paths are short (layers/<n>/fs) because overlay's
+// mount data must fit in one page.
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { hasErrno, invalidArgument } from '../core/errors.js';
+import { MNT_DETACH, mount, umount2 } from '../sys/mount-calls.js';
+
+const PAGE = 4096;
+
+export interface RootfsDirs {
+  /** Where the overlay is mounted (the bundle's rootfs). */
+  readonly target: string;
+  readonly upper: string;
+  readonly work: string;
+}
+
+/** The dirs of a container's rootfs below `dir` (<state>/containers/<id>). */
+export function rootfsDirs(dir: string, bundleRootfs: string): RootfsDirs {
+  return { target: bundleRootfs, upper: join(dir, 'upper'), work: join(dir, 'work') };
+}
+
+/** `lowerDirs` top layer first, as overlayfs wants them. */
+export function overlayData(lowerDirs: readonly string[], dirs: RootfsDirs): string {
+  if (lowerDirs.length === 0) throw invalidArgument('an image with no layers has no root filesystem');
+  for (const d of lowerDirs) if (/[,:\n]/.test(d)) throw invalidArgument(`layer path ${JSON.stringify(d)} cannot go into overlay options`);
+  const data = `lowerdir=${lowerDirs.join(':')},upperdir=${dirs.upper},workdir=${dirs.work}`;
+  if (data.length >= PAGE) throw invalidArgument(`overlay options for ${lowerDirs.length} layers exceed one page (${data.length} bytes)`);
+  return data;
+}
+
+export function mountRootfs(lowerDirs: readonly string[], dirs: RootfsDirs): void {
+  const data = overlayData(lowerDirs, dirs);
+  for (const d of [dirs.target, dirs.upper, dirs.work]) mkdirSync(d, { recursive: true, mode: 0o755 });
+  mount('overlay', dirs.target, 'overlay', 0, data);
+}
+
+/** Idempotent. The upper and work dirs go too: a removed container's changes are gone. */
+export function removeRootfs(dirs: RootfsDirs): void {
+  try {
+    umount2(dirs.target, MNT_DETACH);
+  } catch (e) {
+    if (!hasErrno(e, 'EINVAL') && !hasErrno(e, 'ENOENT')) throw e;
+  }
+  for (const d of [dirs.upper, dirs.work]) rmSync(d, { recursive: true, force: true });
+}

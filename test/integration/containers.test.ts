@@ -1,0 +1,234 @@
+// Containers over the CRI socket: images pulled from the local registry, run by skiff-init under
+// skiff-monitor in a pod of their own; lifecycle, logs, users, files, exec and restarts.
+import { expect } from 'chai';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import {
+  ContainerConfig,
+  ContainerState,
+  PodSandboxConfig,
+  type ContainerStatusResponse,
+  type DeepPartial,
+  type ExecSyncResponse,
+} from '../../src/generated/runtime/v1/api.js';
+import { call, TestDaemon } from '../support/daemon.js';
+import { expectCode, imageSpec } from '../support/grpc.js';
+import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { pushStandardImages } from '../support/standard-images.js';
+
+describe('containers over the CRI socket', function () {
+  this.timeout(60_000);
+  let reg: TestRegistry;
+  let d: TestDaemon;
+  let logDir: string;
+  let podId: string;
+  let podConfig: PodSandboxConfig;
+  let rootImage: string;
+  let userImage: string;
+  let seq = 0;
+
+  const create = async (over: DeepPartial<ContainerConfig>, image = rootImage) => {
+    const name = `c${++seq}`;
+    const config = ContainerConfig.fromPartial<DeepPartial<ContainerConfig>>({
+      metadata: { name, attempt: 0 },
+      image: { image },
+      logPath: `${name}.log`,
+      ...over,
+    });
+    const r = await call<object, { containerId: string }>(d.runtime, 'createContainer', { podSandboxId: podId, config, sandboxConfig: podConfig });
+    return r.containerId;
+  };
+  const start = (id: string) => call(d.runtime, 'startContainer', { containerId: id });
+  const status = async (id: string) =>
+    (await call<object, ContainerStatusResponse>(d.runtime, 'containerStatus', { containerId: id, verbose: true })).status;
+  const waitExited = async (id: string) => {
+    for (let i = 0; i < 200; i++) {
+      const s = await status(id);
+      if (s?.state === ContainerState.CONTAINER_EXITED) return s;
+      await sleep(25);
+    }
+    throw new Error(`container ${id} did not exit`);
+  };
+  const run = async (cmd: string[], over: DeepPartial<ContainerConfig> = {}, image = rootImage) => {
+    const id = await create({ command: cmd, ...over }, image);
+    await start(id);
+    return { id, status: await waitExited(id) };
+  };
+  const logOf = (_id: string, name: string) => readFileSync(join(logDir, `${name}.log`), 'utf8');
+  const exec = (id: string, cmd: string[], timeout = 10) =>
+    call<object, ExecSyncResponse>(d.runtime, 'execSync', { containerId: id, cmd, timeout: BigInt(timeout) }, 30_000);
+
+  before(async function () {
+    reg = await startRegistry();
+    await pushStandardImages(reg.url);
+    d = await TestDaemon.create(`registry:\n  insecure: ["${reg.host}"]\n`);
+    await d.start();
+    rootImage = `${reg.host}/skiff-test/busybox-root:1.0`;
+    userImage = `${reg.host}/skiff-test/busybox-user:1.0`;
+    for (const image of [rootImage, userImage]) await call(d.images, 'pullImage', { image: imageSpec(image) }, 30_000);
+    logDir = mkdtempSync(join(tmpdir(), 'skiff-logs-'));
+    podConfig = PodSandboxConfig.fromPartial({
+      metadata: { name: 'ctr-pod', namespace: 'default', uid: `uid-ctr-${process.pid}`, attempt: 0 },
+      hostname: 'ctr-pod',
+      logDirectory: logDir,
+      dnsConfig: { servers: ['10.96.0.10'], searches: ['svc.cluster.local'], options: [] },
+    });
+    podId = (await call<object, { podSandboxId: string }>(d.runtime, 'runPodSandbox', { config: podConfig, runtimeHandler: '' })).podSandboxId;
+  });
+  after(async function () {
+    await d?.cleanup();
+    await reg?.stop();
+    if (logDir) rmSync(logDir, { recursive: true, force: true });
+  });
+
+  it('runs a command to completion: states, times, exit code 0 and reason Completed', async function () {
+    const id = await create({ command: ['/bin/sh', '-c', 'exit 0'] });
+    let s = await status(id);
+    expect(s?.state).to.equal(ContainerState.CONTAINER_CREATED);
+    expect(Number(s?.createdAt)).to.be.greaterThan(0);
+    await start(id);
+    s = await waitExited(id);
+    expect(s.exitCode).to.equal(0);
+    expect(s.reason).to.equal('Completed');
+    expect(s.startedAt >= s.createdAt).to.equal(true);
+    expect(s.finishedAt >= s.startedAt).to.equal(true);
+    expect(s.imageRef).to.contain('sha256:');
+  });
+
+  it('reports a failing exit code with reason Error', async function () {
+    const { status: s } = await run(['/bin/sh', '-c', 'exit 3']);
+    expect(s.exitCode).to.equal(3);
+    expect(s.reason).to.equal('Error');
+  });
+
+  it('writes the CRI log format: stdout and stderr lines, and a partial last line', async function () {
+    const { id } = await run(['/bin/sh', '-c', 'echo hello; echo oops >&2; printf partial']);
+    const lines = logOf(id, `c${seq}`).split('\n').filter(Boolean);
+    const re = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+(?:Z|[+-]\d\d:\d\d)) (stdout|stderr) ([FP]) (.*)$/;
+    const parsed = lines.map((l) => re.exec(l)?.slice(2));
+    expect(parsed).to.deep.include.members([
+      ['stdout', 'F', 'hello'],
+      ['stderr', 'F', 'oops'],
+      ['stdout', 'P', 'partial'],
+    ]);
+  });
+
+  it('merges args, env and working dir, and runs as the uid asked for', async function () {
+    const { id } = await run(['/bin/sh', '-c'], {
+      args: ['echo "$FOO $SKIFF_TEST"; pwd; id -u; id -g'],
+      envs: [{ key: 'FOO', value: Buffer.from('bar') }],
+      workingDir: '/tmp',
+      linux: { securityContext: { runAsUser: { value: 1000n }, runAsGroup: { value: 2000n } } },
+    });
+    expect(logOf(id, `c${seq}`)).to.match(/F bar 1\n.*F \/tmp\n.*F 1000\n.*F 2000\n/s);
+  });
+
+  it("runs as the image's user by name, with its groups", async function () {
+    const { id } = await run(['/bin/id'], {}, userImage);
+    expect(logOf(id, `c${seq}`)).to.contain('uid=1000(skiffuser) gid=1000(skiffgroup) groups=1000(skiffgroup),2000(extra)');
+  });
+
+  it("sees the pod's hostname, hosts and resolv.conf", async function () {
+    const { id } = await run(['/bin/sh', '-c', 'hostname; cat /etc/resolv.conf; grep ctr-pod /etc/hosts']);
+    const log = logOf(id, `c${seq}`);
+    expect(log).to.contain('F ctr-pod\n');
+    expect(log).to.contain('F nameserver 10.96.0.10');
+    expect(log).to.match(/F \d+\.\d+\.\d+\.\d+\tctr-pod/);
+  });
+
+  it('mounts a host dir read-only', async function () {
+    const host = mkdtempSync(join(tmpdir(), 'skiff-ro-'));
+    writeFileSync(join(host, 'x'), 'from the host\n');
+    try {
+      const { id, status: s } = await run(['/bin/sh', '-c', 'cat /data/x; touch /data/y'], {
+        mounts: [{ containerPath: '/data', hostPath: host, readonly: true }],
+      });
+      expect(logOf(id, `c${seq}`)).to.contain('F from the host');
+      expect(s.exitCode).to.not.equal(0);
+    } finally {
+      rmSync(host, { recursive: true, force: true });
+    }
+  });
+
+  it('lets two containers of a pod talk over localhost', async function () {
+    const server = await create({ command: ['/bin/sh', '-c', 'echo hi-from-server | nc -l -p 7070'] });
+    await start(server);
+    await sleep(200);
+    const { id } = await run(['/bin/sh', '-c', 'nc 127.0.0.1 7070 </dev/null']);
+    expect(logOf(id, `c${seq}`)).to.contain('F hi-from-server');
+    await waitExited(server);
+  });
+
+  it('execs in a running container: output, exit code, and a timeout that leaves nothing behind', async function () {
+    const id = await create({ command: ['/bin/sleep', '600'] });
+    await start(id);
+    const r = await exec(id, ['/bin/sh', '-c', 'echo out; echo err >&2; hostname; exit 7']);
+    expect(r.stdout.toString()).to.equal('out\nctr-pod\n');
+    expect(r.stderr.toString()).to.equal('err\n');
+    expect(r.exitCode).to.equal(7);
+    await expectCode(exec(id, ['/bin/sleep', '30'], 1), grpcStatus.DEADLINE_EXCEEDED);
+    // The timed-out command is killed with everything it started (a zombie for a moment at most).
+    let left = '';
+    for (let i = 0; i < 40; i++) {
+      left = (await exec(id, ['/bin/sh', '-c', "ps -o stat,args | grep 'sleep 30' | grep -v grep | grep -v '^Z' || true"])).stdout.toString();
+      if (left === '') break;
+      await sleep(50);
+    }
+    expect(left).to.equal('');
+    await call(d.runtime, 'stopContainer', { containerId: id, timeout: 0n });
+    expect((await waitExited(id)).exitCode).to.equal(137);
+  });
+
+  it('stops with the stop signal, then SIGKILL after the grace period', async function () {
+    const polite = await create({ command: ['/bin/sleep', '600'] });
+    await start(polite);
+    await call(d.runtime, 'stopContainer', { containerId: polite, timeout: 10n });
+    expect((await waitExited(polite)).exitCode).to.equal(143);
+    const stubborn = await create({ command: ['/bin/sh', '-c', "trap '' TERM; while true; do sleep 1; done"] });
+    await start(stubborn);
+    await sleep(200);
+    const t = Date.now();
+    await call(d.runtime, 'stopContainer', { containerId: stubborn, timeout: 1n });
+    expect(Date.now() - t).to.be.within(900, 8000);
+    expect((await waitExited(stubborn)).exitCode).to.equal(137);
+    await call(d.runtime, 'stopContainer', { containerId: stubborn, timeout: 1n });
+  });
+
+  it('refuses to start a container twice, and answers unknown ids with NotFound', async function () {
+    const { id } = await run(['/bin/true']);
+    await expectCode(start(id), grpcStatus.FAILED_PRECONDITION);
+    await expectCode(status('f'.repeat(64)), grpcStatus.NOT_FOUND);
+    await call(d.runtime, 'removeContainer', { containerId: 'f'.repeat(64) });
+  });
+
+  it('keeps containers running through a kill -9 of the daemon, and sees exits that happened meanwhile', async function () {
+    const long = await create({ command: ['/bin/sleep', '600'] });
+    await start(long);
+    const short = await create({ command: ['/bin/sh', '-c', 'sleep 1; exit 5'] });
+    await start(short);
+    d.proc?.kill('SIGKILL');
+    await d.stop();
+    await sleep(1500);
+    await d.start();
+    expect((await status(long))?.state).to.equal(ContainerState.CONTAINER_RUNNING);
+    const s = await waitExited(short);
+    expect(s.exitCode).to.equal(5);
+    await call(d.runtime, 'stopContainer', { containerId: long, timeout: 0n });
+    expect((await waitExited(long)).state).to.equal(ContainerState.CONTAINER_EXITED);
+  });
+
+  it('removes containers idempotently, and the pod with its containers', async function () {
+    const ids = (await call<object, { containers: { id: string }[] }>(d.runtime, 'listContainers', {})).containers.map((c) => c.id);
+    expect(ids.length).to.be.greaterThan(5);
+    await call(d.runtime, 'removeContainer', { containerId: ids[0] });
+    await call(d.runtime, 'removeContainer', { containerId: ids[0] });
+    await call(d.runtime, 'stopPodSandbox', { podSandboxId: podId });
+    await call(d.runtime, 'removePodSandbox', { podSandboxId: podId });
+    expect((await call<object, { containers: unknown[] }>(d.runtime, 'listContainers', {})).containers).to.deep.equal([]);
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(d.state));
+    expect(mounts).to.deep.equal([]);
+  });
+});

@@ -21,20 +21,26 @@ int cgroup_join(const char *const *files, int n)
 	return 0;
 }
 
-/* One line of /proc/self/cgroup: "ID:controllers:path". */
-struct membership {
-	char controllers[128];
-	char path[PATH_MAX];
-};
+/* A copy of s (n bytes, or all) in the pool, or NULL when it is full. */
+static const char *pool_add(struct cgroup_views *v, const char *s, size_t n)
+{
+	char *out = v->pool + v->used;
 
-struct memberships {
-	int count;
-	struct membership m[CGROUP_VIEWS_MAX];
-};
+	if (n == (size_t)-1)
+		n = rt_strlen(s);
+	if (n + 1 > sizeof(v->pool) - v->used)
+		return NULL;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	v->used += n + 1;
+	return out;
+}
 
+/* One line of /proc/self/cgroup, "ID:controllers:path", into views[count] (controllers, and the
+ * path in `source` for now); completed or dropped by match_mount. */
 static int add_membership(char *line, void *arg)
 {
-	struct memberships *ms = arg;
+	struct cgroup_views *v = arg;
 	char *fields[3];
 	char *c = line;
 	int n = 0;
@@ -46,13 +52,15 @@ static int add_membership(char *line, void *arg)
 			*c = '\0';
 			fields[n++] = c + 1;
 		}
-	if (n < 3 || ms->count >= CGROUP_VIEWS_MAX)
+	if (n < 3 || v->count >= CGROUP_VIEWS_MAX)
 		return 0;
-	if (rt_strlen(fields[1]) >= sizeof(ms->m[0].controllers) || rt_strlen(fields[2]) >= sizeof(ms->m[0].path))
-		return 0;
-	rt_format(ms->m[ms->count].controllers, sizeof(ms->m[0].controllers), "%s", fields[1]);
-	rt_format(ms->m[ms->count].path, sizeof(ms->m[0].path), "%s", fields[2]);
-	ms->count++;
+	v->views[v->count] = (struct cgroup_view){
+		.controllers = pool_add(v, fields[1], (size_t)-1),
+		.source = pool_add(v, fields[2], (size_t)-1),
+	};
+	if (!v->views[v->count].controllers || !v->views[v->count].source)
+		return report("too many cgroups in /proc/self/cgroup");
+	v->count++;
 	return 0;
 }
 
@@ -88,7 +96,6 @@ static bool has_all(const char *have, const char *want)
 }
 
 struct matcher {
-	struct memberships *ms;
 	struct cgroup_views *views;
 	bool done[CGROUP_VIEWS_MAX];
 };
@@ -122,30 +129,36 @@ static int match_mount(char *line, void *arg)
 	mountpoint = f[4];
 	fstype = f[dash + 1];
 	superopts = f[dash + 3];
-	for (int i = 0; i < mt->ms->count; i++) {
-		const struct membership *m = &mt->ms->m[i];
-		bool v2 = m->controllers[0] == '\0';
+	for (int i = 0; i < mt->views->count; i++) {
 		struct cgroup_view *v = &mt->views->views[i];
-		const char *rel = m->path, *name;
-		size_t rl = rt_strlen(root);
+		bool v2 = v->controllers[0] == '\0';
+		const char *rel = v->source, *name;
+		size_t rl = rt_strlen(root), ml = rt_strlen(mountpoint), pl;
+		char *out;
 
 		if (mt->done[i] || !rt_streq(fstype, v2 ? "cgroup2" : "cgroup"))
 			continue;
-		if (!v2 && !has_all(superopts, m->controllers))
+		if (!v2 && !has_all(superopts, v->controllers))
 			continue;
 		/* The mount shows the hierarchy from `root` down: the path must be inside it. */
 		if (!rt_streq(root, "/")) {
-			if (!rt_starts_with(m->path, root) || (m->path[rl] != '/' && m->path[rl] != '\0'))
+			if (!rt_starts_with(v->source, root) || (v->source[rl] != '/' && v->source[rl] != '\0'))
 				continue;
-			rel = m->path + rl;
+			rel = v->source + rl;
 		}
 		name = rt_find_last(mountpoint, '/');
 		name = name ? name + 1 : mountpoint;
-		if (rt_format(v->source, sizeof(v->source), "%s%s", mountpoint, rel) >= sizeof(v->source) ||
-		    rt_strlen(name) >= sizeof(v->name))
-			continue;
-		rt_format(v->name, sizeof(v->name), "%s", name);
-		rt_format(v->controllers, sizeof(v->controllers), "%s", m->controllers);
+		/* source = mountpoint + the path below the mount's root. */
+		pl = rt_strlen(rel);
+		if (ml + pl + 1 > sizeof(mt->views->pool) - mt->views->used)
+			return report("too many cgroups in /proc/self/cgroup");
+		out = mt->views->pool + mt->views->used;
+		memcpy(out, mountpoint, ml);
+		memcpy(out + ml, rel, pl + 1);
+		mt->views->used += ml + pl + 1;
+		v->source = out;
+		if (!(v->name = pool_add(mt->views, name, (size_t)-1)))
+			return report("too many cgroups in /proc/self/cgroup");
 		mt->done[i] = true;
 	}
 	return 0;
@@ -153,23 +166,23 @@ static int match_mount(char *line, void *arg)
 
 int cgroup_views_read(struct cgroup_views *views)
 {
-	static struct memberships ms;
 	static struct matcher mt;
 	int out = 0;
 
-	ms.count = 0;
-	if (read_lines("/proc/self/cgroup", add_membership, &ms) < 0)
+	views->count = 0;
+	views->used = 0;
+	if (read_lines("/proc/self/cgroup", add_membership, views) < 0)
 		return -1;
-	mt = (struct matcher){ .ms = &ms, .views = views };
+	mt = (struct matcher){ .views = views };
 	if (read_lines("/proc/self/mountinfo", match_mount, &mt) < 0)
 		return -1;
 	/* Compact: hierarchies that are not mounted on the host are not shown. */
-	for (int i = 0; i < ms.count; i++)
+	for (int i = 0; i < views->count; i++)
 		if (mt.done[i])
 			views->views[out++] = views->views[i];
 	views->count = out;
 	/* A v2-only host: the one hierarchy is /sys/fs/cgroup itself. */
 	if (out == 1 && views->views[0].controllers[0] == '\0')
-		views->views[0].name[0] = '\0';
+		views->views[0].name = "";
 	return 0;
 }

@@ -95,8 +95,9 @@ static int parse_args(int argc, char **argv, struct exec_options *o)
 }
 
 /* The command's side of the fork. Returns only on failure, with the exit status. */
-static int become_command(struct exec_options *o)
+static int become_command(void *arg)
 {
+	struct exec_options *o = arg;
 	unsigned char termios[64];
 
 	rt_umask(022);
@@ -136,9 +137,7 @@ int exec_main(int argc, char **argv)
 	}
 	if (ns_join(fds) < 0)
 		return EXIT_FAILURE_GENERIC;
-	if ((child = shim_fork()) < 0)
+	if ((child = shim_spawn(become_command, &o)) < 0)
 		return EXIT_FAILURE_GENERIC;
-	if (child > 0)
-		return shim_wait(child);
-	return become_command(&o);
+	return shim_wait(child);
 }

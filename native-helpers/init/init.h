@@ -25,19 +25,22 @@ const char *fd_path(int fd, char *buf);
 int split_list(char *s, char sep, char **out, int max);
 bool parse_id(const char *s, uint32_t *out);
 
-/* cgroup.c: the container's view of its cgroups, prepared before the cgroup namespace is made. */
+/* cgroup.c: the container's view of its cgroups, prepared before the cgroup namespace is made.
+ * Strings live in a pool, so only the bytes used are touched (every new page costs a fault). */
 struct cgroup_view {
 	/* The host directory of the container's cgroup in one hierarchy... */
-	char source[PATH_MAX];
+	const char *source;
 	/* ...and its name under /sys/fs/cgroup in the container ("cpu", "unified"; "" for the single
 	 * v2 hierarchy, which is mounted at /sys/fs/cgroup itself). */
-	char name[64];
+	const char *name;
 	/* The controllers of a v1 hierarchy, "a,b" (symlinks are made for co-mounted ones). */
-	char controllers[128];
+	const char *controllers;
 };
 struct cgroup_views {
 	int count;
 	struct cgroup_view views[CGROUP_VIEWS_MAX];
+	size_t used;
+	char pool[16384];
 };
 int cgroup_join(const char *const *files, int n);
 int cgroup_views_read(struct cgroup_views *v);
@@ -87,10 +90,11 @@ int caps_before_user(const struct caps_spec *c);
 int caps_after_user(const struct caps_spec *c);
 
 /* shim.c */
-/* Forks the container process (or exec'd command). The child gets PR_SET_PDEATHSIG(SIGKILL) and
- * all signals blocked; the parent, all signals blocked, forwards them. Returns the child's pid in
- * the parent, 0 in the child, -1 on failure. */
-int shim_fork(void);
+/* Starts fn(arg) in a child (the container process, or an exec'd command) that shares our memory
+ * until it execs (CLONE_VM | CLONE_VFORK: we sleep until then); fn returns only on failure, with
+ * the child's exit status. The child gets PR_SET_PDEATHSIG(SIGKILL) and all signals blocked, as
+ * this process has them. Returns the child's pid, or -1. */
+int shim_spawn(int (*fn)(void *), void *arg);
 /* In the child: re-arms the parent-death signal (credential changes clear it) and fails if the
  * parent is already gone. */
 int shim_child_recheck(void);

@@ -219,17 +219,17 @@ static int mount_cgroup(const struct mount_entry *m, int rootfd, const struct cg
 			bool keep)
 {
 	struct rt_mount_attr attr = { .attr_set = 0 };
-	char path[64];
+	char path[320];
 	int fd;
 	long r;
 
-	if (cg->count == 1 && cg->views[0].name[0] == '\0')
+	if (cg->count == 1 && !cg->views[0].name[0])
 		return bind_onto(cg->views[0].source, rootfd, m->destination, false, flags, keep);
 	if ((fd = mount_fs(m->destination, rootfd, "tmpfs", "tmpfs", "mode=755", flags & ~(unsigned long)MS_RDONLY, true)) < 0)
 		return -1;
 	for (int i = 0; i < cg->count; i++) {
 		const struct cgroup_view *v = &cg->views[i];
-		char list[sizeof(v->controllers)], *names[16];
+		char list[128], *names[16];
 		int n;
 
 		/* A fresh tmpfs: nothing in it can be a symlink planted by the image. */
@@ -237,7 +237,10 @@ static int mount_cgroup(const struct mount_entry *m, int rootfd, const struct cg
 			report_err((int)-r, "mount %s: mkdir %s", m->destination, v->name);
 			goto fail;
 		}
-		rt_format(path, sizeof(path), "/proc/self/fd/%d/%s", fd, v->name);
+		if (rt_format(path, sizeof(path), "/proc/self/fd/%d/%s", fd, v->name) >= sizeof(path)) {
+			report("mount %s: hierarchy name too long: %s", m->destination, v->name);
+			goto fail;
+		}
 		if ((r = rt_mount(v->source, path, NULL, MS_BIND, NULL)) < 0) {
 			report_err((int)-r, "mount %s/%s: bind %s", m->destination, v->name, v->source);
 			goto fail;

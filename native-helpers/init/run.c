@@ -47,8 +47,16 @@ static bool has_cgroup_mount(const struct spec *s)
 
 /* Everything after the namespaces, in the process that becomes the container. Returns only on
  * failure, with the exit status. */
-static int become_container(const struct spec *s, const char *bundle, const struct cgroup_views *cg)
+struct container {
+	const struct spec *spec;
+	const char *bundle;
+	const struct cgroup_views *cg;
+};
+
+static int become_container(void *arg)
 {
+	const struct container *c = arg;
+	const struct spec *s = c->spec;
 	bool dev_tmpfs;
 	int rootfd;
 	long r;
@@ -57,9 +65,9 @@ static int become_container(const struct spec *s, const char *bundle, const stru
 	/* A session of its own; EPERM when this process already leads its process group. */
 	if ((r = rt_setsid()) < 0 && r != -EPERM)
 		return report_err((int)-r, "setsid"), EXIT_FAILURE_GENERIC;
-	if (rootfs_prepare(s, bundle, &rootfd) < 0)
+	if (rootfs_prepare(s, c->bundle, &rootfd) < 0)
 		return EXIT_FAILURE_GENERIC;
-	if (mounts_apply(s, rootfd, cg, &dev_tmpfs) < 0 || devices_create(s, rootfd, dev_tmpfs) < 0) {
+	if (mounts_apply(s, rootfd, c->cg, &dev_tmpfs) < 0 || devices_create(s, rootfd, dev_tmpfs) < 0) {
 		rt_close(rootfd);
 		return EXIT_FAILURE_GENERIC;
 	}
@@ -96,12 +104,14 @@ int run_main(int argc, char **argv)
 {
 	static struct spec spec;
 	static struct cgroup_views cg;
-	struct run_options o = { 0 };
+	static struct run_options o;
+	struct container container = { &spec, NULL, &cg };
 	int fds[NS_KINDS];
 	int child;
 
 	if (parse_args(argc, argv, &o) < 0)
 		return EXIT_USAGE;
+	container.bundle = o.bundle;
 	if (spec_load(o.bundle, &spec) < 0 || ns_open_spec(&spec, fds) < 0)
 		return EXIT_FAILURE_GENERIC;
 	/* Cgroups first (their files are host paths), and their view before a cgroup namespace. */
@@ -114,10 +124,9 @@ int run_main(int argc, char **argv)
 	if (ns_join(fds) < 0 || ns_create(&spec) < 0)
 		return EXIT_FAILURE_GENERIC;
 	if (spec.ns[NS_PID].wanted) {
-		if ((child = shim_fork()) < 0)
+		if ((child = shim_spawn(become_container, &container)) < 0)
 			return EXIT_FAILURE_GENERIC;
-		if (child > 0)
-			return shim_wait(child);
+		return shim_wait(child);
 	}
-	return become_container(&spec, o.bundle, &cg);
+	return become_container(&container);
 }

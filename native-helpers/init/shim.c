@@ -10,6 +10,8 @@ static const uint64_t all_signals = ~0ULL;
 /* The write end stays open in the parent; the child sees POLLHUP on its end once the parent died. */
 static int parent_alive_fd = -1;
 
+long rt_clone_run(unsigned long flags, void *stack_top, int (*fn)(void *), void *arg);
+
 static int check_parent(void)
 {
 	struct rt_pollfd p = { .fd = parent_alive_fd, .events = RT_POLLIN };
@@ -24,8 +26,29 @@ static int check_parent(void)
 	return 0;
 }
 
-int shim_fork(void)
+/* The child's stack: the parent's own is in use (CLONE_VM), and it sleeps meanwhile. Untouched
+ * pages of it cost nothing. */
+static char child_stack[256 * 1024] __attribute__((aligned(16)));
+
+struct child_start {
+	int (*fn)(void *);
+	void *arg;
+	int alive_fd;
+};
+
+static int child_main(void *p)
 {
+	struct child_start *cs = p;
+
+	parent_alive_fd = cs->alive_fd;
+	if (check_parent() < 0)
+		return EXIT_FAILURE_GENERIC;
+	return cs->fn(cs->arg);
+}
+
+int shim_spawn(int (*fn)(void *), void *arg)
+{
+	static struct child_start cs;
 	int fds[2];
 	long r, pid;
 
@@ -36,17 +59,15 @@ int shim_fork(void)
 		rt_close(fds[1]);
 		return report_err((int)-r, "block signals");
 	}
-	if ((pid = rt_fork()) < 0) {
-		rt_close(fds[0]);
-		rt_close(fds[1]);
-		return report_err((int)-pid, "fork");
-	}
-	if (pid == 0) {
-		rt_close(fds[1]);
-		parent_alive_fd = fds[0];
-		return check_parent() < 0 ? -1 : 0;
-	}
+	/* The child gets the read end (close-on-exec) and, with its own fd table, closes nothing of
+	 * ours; the parent keeps the write end. */
+	cs = (struct child_start){ fn, arg, fds[0] };
+	pid = rt_clone_run(CLONE_VM | CLONE_VFORK | RT_SIGCHLD, child_stack + sizeof(child_stack), child_main, &cs);
 	rt_close(fds[0]);
+	if (pid < 0) {
+		rt_close(fds[1]);
+		return report_err((int)-pid, "clone");
+	}
 	parent_alive_fd = fds[1];
 	return (int)pid;
 }

@@ -8,6 +8,9 @@
 #include <linux/openat2.h>
 #include <linux/stat.h>
 
+#define RT_STR_(x) #x
+#define RT_STR(x) RT_STR_(x)
+
 /* Signal numbers (the same on x86_64 and arm64). */
 #define SIG_HUP 1
 #define SIG_STOP 19

@@ -2,7 +2,7 @@
 // container with `skiff-init exec`. Implements the core's ContainerExecutor.
 import type { OpContext } from '../core/context.js';
 import { SkiffError } from '../core/errors.js';
-import type { ContainerExecutor, ExecRequest, ExecResult, ExitStatus, StartRequest, Started } from '../core/container/executor.js';
+import type { ContainerExecutor, ExecRequest, ExecResult, ExitStatus, StartRequest, Started } from './executor.js';
 import type { HelperRunner } from './helper-exec.js';
 import { readExitFile, reopenLog, startMonitor, watchExits } from './monitor.js';
 import { runProcess } from './process.js';

@@ -127,7 +127,9 @@ export function interpretMonitorOutput(
     return failWith(new SkiffError(kind, `${what}: ${answer.error}`));
   }
   const how = signal ? `killed by ${signal}` : `exit status ${code}`;
-  const why = errors.length ? errors.join('; ') : lines.join('; ') || 'no message';
+  const why = errors.length
+    ? errors.join('; ')
+    : lines.join('; ') || (code === 0 ? 'the monitor exited without answering' : 'no message');
   return failWith(new SkiffError(code === 2 ? 'InvalidArgument' : 'Internal', `${what}: skiff-monitor: ${why} (${how})`));
 }
 
@@ -280,26 +282,38 @@ function isMonitorProcess(pid: number, id: string | undefined): boolean {
 
 /**
  * Makes the container's monitor reopen its log file (ReopenContainerLog: kubelet renamed the file
- * away and wants a new one at the same path). The pid is checked to be a skiff-monitor (for `id`
- * when given) before it is signalled: SIGUSR1 would end most other processes. With `logPath`,
- * resolves once the file exists again.
+ * away and wants a new one at the same path). Synchronous: one check and one signal. The pid is
+ * checked to be a skiff-monitor (of container `id` when given) before it is signalled, since
+ * SIGUSR1 would end most other processes; FailedPrecondition when it is not running.
  */
-export async function reopenLog(
-  monitorPid: number,
-  opts: { id?: string; logPath?: string; timeoutMs?: number } = {},
-): Promise<void> {
-  if (!isMonitorProcess(monitorPid, opts.id)) {
-    throw failedPrecondition(`the log of ${opts.id ?? `monitor ${monitorPid}`} cannot be reopened: its monitor is not running`);
+export function reopenLog(monitorPid: number, id?: string): void {
+  if (!isMonitorProcess(monitorPid, id)) {
+    throw failedPrecondition(`the log of ${id ?? `monitor ${monitorPid}`} cannot be reopened: its monitor is not running`);
   }
-  const waiting = opts.logPath === undefined ? undefined : waitForFile(opts.logPath, opts.timeoutMs ?? 2000);
   try {
     process.kill(monitorPid, 'SIGUSR1');
   } catch (e) {
-    waiting?.cancel();
     if (hasErrno(e, 'ESRCH')) throw failedPrecondition(`monitor ${monitorPid} is not running`, e);
     throw toSkiffError(e, `signalling monitor ${monitorPid}`);
   }
-  await waiting?.done;
+}
+
+/**
+ * reopenLog, then waits until `logPath` exists again (the monitor creates it at once; a rename
+ * that happened before is what makes the wait meaningful). DeadlineExceeded after `timeoutMs`.
+ */
+export async function reopenLogAndWait(
+  monitorPid: number,
+  opts: { id?: string; logPath: string; timeoutMs?: number },
+): Promise<void> {
+  const waiting = waitForFile(opts.logPath, opts.timeoutMs ?? 2000);
+  try {
+    reopenLog(monitorPid, opts.id);
+  } catch (e) {
+    waiting.cancel();
+    throw e;
+  }
+  await waiting.done;
 }
 
 /** Resolves when `path` exists; watches its directory (no polling). */

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { DEFAULT_HELPER_DIR, HelperRunner } from '../../src/runtime/helper-exec.js';
-import { readExitFile, reopenLog, startMonitor, watchExits } from '../../src/runtime/monitor.js';
+import { readExitFile, reopenLog, reopenLogAndWait, startMonitor, watchExits } from '../../src/runtime/monitor.js';
 import { backgroundContext } from '../../src/core/context.js';
 import { SkiffError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/log/logger.js';
@@ -584,7 +584,7 @@ describe('skiff-monitor', function () {
     expect(await exitOf(ok)).to.include({ exitCode: 0, oomKilled: false });
   });
 
-  it('works with runtime/monitor.ts: startMonitor, watchExits, readExitFile, reopenLog', async function () {
+  it('works with runtime/monitor.ts: startMonitor, watchExits, readExitFile, reopenLogAndWait', async function () {
     const ctx = backgroundContext(silentLogger(), 10000);
     const helpers = new HelperRunner();
     const id = fresh();
@@ -607,7 +607,8 @@ describe('skiff-monitor', function () {
     expect(await readExitFile(exitFile(id))).to.equal(undefined);
     await until(() => existsSync(logFile(id)) && readFileSync(logFile(id), 'utf8').includes('one'), 5000, 'the first line');
     renameSync(logFile(id), `${logFile(id)}.1`);
-    await reopenLog(s.monitorPid, { id, logPath: logFile(id) });
+    await reopenLogAndWait(s.monitorPid, { id, logPath: logFile(id) });
+    expect(() => reopenLog(s.monitorPid, 'another-id')).to.throw(SkiffError, /not running/);
     writeFileSync(go, '');
     expect(await exited).to.equal(id);
     expect(await readExitFile(exitFile(id))).to.include({ exitCode: 4, signal: 0, oomKilled: false });

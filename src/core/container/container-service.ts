@@ -21,7 +21,7 @@ import { KeyedMutex } from '../keyed-mutex.js';
 import type { ImageService, LayerUsers } from '../image/image-service.js';
 import type { SandboxService } from '../sandbox/sandbox-service.js';
 import type { NsMode, SandboxRecord } from '../sandbox/types.js';
-import type { ContainerExecutor, ExecResult, ExitStatus } from './executor.js';
+import type { ContainerExecutor, ExecResult, ExitStatus } from '../../runtime/executor.js';
 import type { ContainerMount, ContainerRecord, ContainerState } from './types.js';
 
 /** What the CRI request decides; the rest comes from the pod and the image. */

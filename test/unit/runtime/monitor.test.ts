@@ -12,6 +12,7 @@ import {
   monitorArgs,
   readExitFile,
   reopenLog,
+  reopenLogAndWait,
   rfc3339NanoToNs,
   startMonitor,
   watchExits,
@@ -260,9 +261,10 @@ esac
   describe('reopenLog', function () {
     it('refuses a pid that is not a skiff-monitor, without signalling it', async function () {
       // This test process would die of SIGUSR1 if it were signalled.
-      const e = await rejection(reopenLog(process.pid, { id: 'c1' }));
+      expect(caught(() => reopenLog(process.pid, 'c1')).kind).to.equal('FailedPrecondition');
+      expect(caught(() => reopenLog(2 ** 22 + 1)).kind).to.equal('FailedPrecondition');
+      const e = await rejection(reopenLogAndWait(process.pid, { logPath: join(dir, 'x.log'), timeoutMs: 100 }));
       expect(e.kind).to.equal('FailedPrecondition');
-      expect((await rejection(reopenLog(2 ** 22 + 1))).kind).to.equal('FailedPrecondition');
     });
   });
 });

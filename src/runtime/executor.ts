@@ -1,6 +1,6 @@
-// What the container service needs from the process side (src/runtime/): start a container under
-// its monitor, enter a running one, and learn of exits. The core only knows this interface.
-import type { OpContext } from '../context.js';
+// What the container service needs from the process side: start a container under
+// its monitor, enter a running one, and learn of exits. The core depends on this interface only.
+import type { OpContext } from '../core/context.js';
 
 export interface StartRequest {
   readonly id: string;

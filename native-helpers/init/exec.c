@@ -94,7 +94,7 @@ static int parse_args(int argc, char **argv, struct exec_options *o)
 	return 0;
 }
 
-/* The command's side of the fork. Returns only on failure, with the exit status. */
+/* The command's side (shim_spawn's child). Returns only on failure, with the exit status. */
 static int become_command(void *arg)
 {
 	struct exec_options *o = arg;

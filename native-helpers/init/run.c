@@ -45,14 +45,14 @@ static bool has_cgroup_mount(const struct spec *s)
 	return false;
 }
 
-/* Everything after the namespaces, in the process that becomes the container. Returns only on
- * failure, with the exit status. */
 struct container {
 	const struct spec *spec;
 	const char *bundle;
 	const struct cgroup_views *cg;
 };
 
+/* Everything after the namespaces, in the process that becomes the container. Returns only on
+ * failure, with the exit status. */
 static int become_container(void *arg)
 {
 	const struct container *c = arg;

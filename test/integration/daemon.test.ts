@@ -64,8 +64,8 @@ describe('skiffd over its CRI socket', function () {
   it('answers an RPC it does not serve yet with UNIMPLEMENTED naming the RPC', async function () {
     const e = await expectCode(call(d.runtime, 'containerStats', {}), grpcStatus.UNIMPLEMENTED);
     expect(e.details).to.contain('ContainerStats');
-    const e2 = await expectCode(call(d.runtime, 'checkpointContainer', {}), grpcStatus.UNIMPLEMENTED);
-    expect(e2.details).to.contain('CheckpointContainer');
+    const e2 = await expectCode(call(d.runtime, 'listMetricDescriptors', {}), grpcStatus.UNIMPLEMENTED);
+    expect(e2.details).to.contain('ListMetricDescriptors');
   });
 
   it('answers an unserved streaming RPC with UNIMPLEMENTED naming it', async function () {

@@ -558,17 +558,23 @@ describe('skiff-init', function () {
   it('starts fast: median wall time of `skiff-init run` of /bin/true over 20 runs', async function () {
     this.timeout(60_000);
     const dir = bundle(baseSpec(['/bin/true']));
-    const times: number[] = [];
-    for (let i = 0; i < 21; i++) {
-      const t0 = process.hrtime.bigint();
-      const r = await finish(start(['run', '--bundle', dir]));
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      expect(r.code, r.stderr).to.equal(0);
-      if (i > 0) times.push(ms); // the first run warms the page cache
-    }
-    times.sort((a, b) => a - b);
-    const median = times[times.length / 2] ?? 0;
-    console.log(`      skiff-init run /bin/true: median ${median.toFixed(2)} ms, min ${times[0]?.toFixed(2)} ms (spawned from Node)`);
-    expect(median).to.be.lessThan(100);
+    const median = async (file: string, args: string[]): Promise<number> => {
+      const times: number[] = [];
+      for (let i = 0; i < 21; i++) {
+        const t0 = process.hrtime.bigint();
+        const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+        running.push(child);
+        const r = await finish(child);
+        expect(r.code, r.stderr).to.equal(0);
+        if (i > 0) times.push(Number(process.hrtime.bigint() - t0) / 1e6); // the first warms the caches
+      }
+      return times.sort((a, b) => a - b)[10] ?? 0;
+    };
+    const init = await median(bin, ['run', '--bundle', dir]);
+    // The same command without a container, spawned the same way: Node's spawn of a big process
+    // costs milliseconds on its own here (a C parent such as skiff-monitor pays far less).
+    const bare = await median(join(rootfs, 'bin/busybox'), ['true']);
+    console.log(`      skiff-init run /bin/true: median ${init.toFixed(2)} ms; bare busybox true: ${bare.toFixed(2)} ms (both spawned from Node)`);
+    expect(init).to.be.lessThan(100);
   });
 });

@@ -2,10 +2,12 @@
 // Select some with `npm run bench -- pull`.
 import { benchPull } from './pull.js';
 import { benchSandbox } from './sandbox.js';
+import { benchContainer } from './container.js';
 
 const benches: Record<string, () => Promise<void>> = {
   pull: () => benchPull(),
   sandbox: () => benchSandbox(),
+  container: () => benchContainer(),
 };
 
 const wanted = process.argv.slice(2);

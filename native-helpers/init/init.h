@@ -24,6 +24,8 @@ const char *fd_path(int fd, char *buf);
 /* Splits "a,b,c" in place; returns the count or -1 when there are more than max. */
 int split_list(char *s, char sep, char **out, int max);
 bool parse_id(const char *s, uint32_t *out);
+/* Opens /dev/null on whichever of fds 0-2 is closed. Returns 0 or -errno. */
+int ensure_stdio(void);
 
 /* cgroup.c: the container's view of its cgroups, prepared before the cgroup namespace is made.
  * Strings live in a pool, so only the bytes used are touched (every new page costs a fault). */

@@ -7,6 +7,10 @@
 
 int main(int argc, char **argv)
 {
+	int r = ensure_stdio();
+
+	if (r < 0)
+		return report_err(-r, "open /dev/null for a closed stdin, stdout or stderr"), EXIT_FAILURE_GENERIC;
 	if (argc >= 2 && rt_streq(argv[1], "run"))
 		return run_main(argc - 1, argv + 1);
 	if (argc >= 2 && rt_streq(argv[1], "exec"))

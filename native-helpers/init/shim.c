@@ -1,7 +1,8 @@
-/* The parent that stays when skiff-init must fork (a pid namespace applies only to children, so
- * the container's pid 1, or an exec'd command, is a child): it forwards every signal it gets to
- * the child, reaps it, and ends the way the child ended, so whoever started skiff-init (the
- * monitor, a test) sees the container's exit status. The child dies with it (PR_SET_PDEATHSIG). */
+/* The parent that stays when skiff-init must start a child (a pid namespace applies only to
+ * children, so the container's pid 1, or an exec'd command, is one): it forwards every signal it
+ * gets to the child, reaps it, and ends the way the child ended, so whoever started skiff-init
+ * (the monitor, a test) sees the container's exit status. The child dies with it
+ * (PR_SET_PDEATHSIG), and is started without copying our memory (clone.c). */
 #include "init.h"
 
 #define PR_SET_PDEATHSIG_OP 1

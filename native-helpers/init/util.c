@@ -109,3 +109,20 @@ bool parse_id(const char *s, uint32_t *out)
 	*out = (uint32_t)v;
 	return true;
 }
+
+int ensure_stdio(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		long r = RT_SYS(__NR_fcntl, fd, 1 /* F_GETFD */, 0, 0, 0);
+
+		if (r != -EBADF)
+			continue;
+		/* Closed: /dev/null takes its number (the lowest free one), so that no file opened
+		 * later becomes the container's stdin, stdout or stderr by accident. */
+		if ((r = rt_open("/dev/null", O_RDWR, 0)) < 0)
+			return (int)r;
+		if (r != fd)
+			return -EBADF;
+	}
+	return 0;
+}

@@ -129,6 +129,12 @@ export class ContainerService implements LayerUsers {
     if (!input.name) throw invalidArgument('config.metadata.name is empty');
     const pod = this.d.sandboxes.get(input.sandboxId);
     if (pod.state !== 'ready') throw failedPrecondition(`pod sandbox ${pod.id} is not ready`);
+    if (pod.spec.runtimeHandler !== '') {
+      // Better refused than run by the wrong executor: runc/crun through the OCI CLI is not built yet.
+      throw failedPrecondition(
+        `pod ${pod.id} asks for runtime handler ${JSON.stringify(pod.spec.runtimeHandler)}; skiff runs containers only with its built-in executor (handler "") so far`,
+      );
+    }
     const key = this.key(pod.id, input.name, input.attempt);
     return this.locks.run(`name:${key}`, async () => {
       const existing = this.names.get(key);
@@ -302,7 +308,7 @@ export class ContainerService implements LayerUsers {
         await this.save({ ...r, state: 'running', startedAt, pid: started.pid, pidStartTime: started.startTime, monitorPid: started.monitorPid });
         ctx.log.info('container started', { container: r.id, pid: started.pid });
       } catch (e) {
-        const err = toSkiffError(e, `starting container ${r.id}`);
+        const err = toSkiffError(e);
         await this.save({ ...r, state: 'exited', startedAt: nowNs(), finishedAt: nowNs(), exitCode: 128, reason: 'StartError', message: err.message });
         throw err;
       }

@@ -18,7 +18,6 @@ enum { EXIT_CANNOT_EXECUTE = 126, EXIT_NOT_FOUND = 127 };
 /* util.c */
 /* Calls fn for each line (without its newline) of a file; lines longer than 4 KiB are skipped. */
 int read_lines(const char *path, int (*fn)(char *line, void *arg), void *arg);
-int write_file(const char *path, const char *text);
 /* "/proc/self/fd/N" in buf (32 bytes). */
 const char *fd_path(int fd, char *buf);
 /* Splits "a,b,c" in place; returns the count or -1 when there are more than max. */
@@ -100,9 +99,15 @@ int shim_spawn(int (*fn)(void *), void *arg);
 /* In the child: re-arms the parent-death signal (credential changes clear it) and fails if the
  * parent is already gone. */
 int shim_child_recheck(void);
-/* In the parent: forwards signals to the child until it ends; returns its exit status, or after
- * re-raising the signal that killed it, 128 + that signal. */
+/* In the parent, once the child has exec'd or exited: forwards signals to the child until it
+ * ends; returns its exit status, or after re-raising the signal that killed it, 128 + that
+ * signal. Under skiff-monitor --exec-sync (SKIFF_SYNC_FD) it closes that fd first; handing over,
+ * it writes "pid <child>" there instead and returns 0 at once (unless the child has ended). */
 int shim_wait(int child);
+/* Notes SKIFF_SYNC_FD from the environment. */
+void shim_sync_init(char **envp);
+/* run: hand the container over to the monitor (when there is a SKIFF_SYNC_FD). */
+void shim_hand_over(bool yes);
 
 /* run.c, exec.c */
 int run_main(int argc, char **argv);

@@ -5,12 +5,13 @@
 
 #define USAGE "usage: skiff-init run --bundle DIR ... | skiff-init exec --pid PID ... -- ARGV..."
 
-int main(int argc, char **argv)
+int main(int argc, char **argv, char **envp)
 {
 	int r = ensure_stdio();
 
 	if (r < 0)
 		return report_err(-r, "open /dev/null for a closed stdin, stdout or stderr"), EXIT_FAILURE_GENERIC;
+	shim_sync_init(envp);
 	if (argc >= 2 && rt_streq(argv[1], "run"))
 		return run_main(argc - 1, argv + 1);
 	if (argc >= 2 && rt_streq(argv[1], "exec"))

@@ -5,8 +5,9 @@
 #include "init.h"
 
 #define DATA_MAX 4096
-#define MNT_FLAGS_PER_MOUNT \
-	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME | MS_NOSYMFOLLOW)
+#define MNT_FLAGS_PER_MOUNT                                                                         \
+	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME | \
+	 MS_NOSYMFOLLOW)
 #define ATTR_NOSUID 0x2
 #define ATTR_NODEV 0x4
 #define ATTR_NOEXEC 0x8

@@ -124,6 +124,7 @@ int run_main(int argc, char **argv)
 	if (ns_join(fds) < 0 || ns_create(&spec) < 0)
 		return EXIT_FAILURE_GENERIC;
 	if (spec.ns[NS_PID].wanted) {
+		shim_hand_over(true);
 		if ((child = shim_spawn(become_container, &container)) < 0)
 			return EXIT_FAILURE_GENERIC;
 		return shim_wait(child);

@@ -10,6 +10,10 @@
 static const uint64_t all_signals = ~0ULL;
 /* The write end stays open in the parent; the child sees POLLHUP on its end once the parent died. */
 static int parent_alive_fd = -1;
+/* skiff-monitor's --exec-sync pipe (SKIFF_SYNC_FD), or -1; see shim_sync_init. */
+static int sync_fd = -1;
+/* The child is handed over to the monitor: it must not die with this process once it runs. */
+static bool handing_over;
 
 long rt_clone_run(unsigned long flags, void *stack_top, int (*fn)(void *), void *arg);
 
@@ -35,21 +39,27 @@ struct child_start {
 	int (*fn)(void *);
 	void *arg;
 	int alive_fd;
+	/* Set by the child when it ends without exec'ing; the parent reads it once the child has
+	 * released our memory (CLONE_VFORK), so it is the child's last word before its exit. */
+	volatile bool failed;
 };
+
+static struct child_start start;
 
 static int child_main(void *p)
 {
 	struct child_start *cs = p;
+	int rc = EXIT_FAILURE_GENERIC;
 
 	parent_alive_fd = cs->alive_fd;
-	if (check_parent() < 0)
-		return EXIT_FAILURE_GENERIC;
-	return cs->fn(cs->arg);
+	if (check_parent() == 0)
+		rc = cs->fn(cs->arg); /* returns only when it could not exec */
+	cs->failed = true;
+	return rc;
 }
 
 int shim_spawn(int (*fn)(void *), void *arg)
 {
-	static struct child_start cs;
 	int fds[2];
 	long r, pid;
 
@@ -62,8 +72,8 @@ int shim_spawn(int (*fn)(void *), void *arg)
 	}
 	/* The child gets the read end (close-on-exec) and, with its own fd table, closes nothing of
 	 * ours; the parent keeps the write end. */
-	cs = (struct child_start){ fn, arg, fds[0] };
-	pid = rt_clone_run(CLONE_VM | CLONE_VFORK | RT_SIGCHLD, child_stack + sizeof(child_stack), child_main, &cs);
+	start = (struct child_start){ fn, arg, fds[0], false };
+	pid = rt_clone_run(CLONE_VM | CLONE_VFORK | RT_SIGCHLD, child_stack + sizeof(child_stack), child_main, &start);
 	rt_close(fds[0]);
 	if (pid < 0) {
 		rt_close(fds[1]);
@@ -75,7 +85,35 @@ int shim_spawn(int (*fn)(void *), void *arg)
 
 int shim_child_recheck(void)
 {
-	return parent_alive_fd < 0 ? 0 : check_parent();
+	long r;
+
+	if (parent_alive_fd < 0)
+		return 0;
+	if (check_parent() < 0)
+		return -1;
+	/* Handed over, the container outlives this process: from here to the execve (a few
+	 * microseconds) nothing kills it with us any more. */
+	if (handing_over && (r = rt_prctl5(PR_SET_PDEATHSIG_OP, 0, 0, 0, 0)) < 0)
+		return report_err((int)-r, "clear the parent-death signal");
+	return 0;
+}
+
+void shim_sync_init(char **envp)
+{
+	for (; *envp; envp++) {
+		uint64_t fd;
+
+		if (!rt_starts_with(*envp, "SKIFF_SYNC_FD="))
+			continue;
+		/* Only an open fd above stdio counts; anything else is ignored, as without the variable. */
+		if (rt_parse_u64(*envp + 14, &fd) && fd > 2 && fd < 1024 && RT_SYS(__NR_fcntl, fd, 1 /* F_GETFD */, 0, 0, 0) >= 0)
+			sync_fd = (int)fd;
+	}
+}
+
+void shim_hand_over(bool yes)
+{
+	handing_over = yes && sync_fd >= 0;
 }
 
 /* Ends this process the way the child ended: the same signal (default action, no core dump), or
@@ -90,8 +128,31 @@ static int end_like(int sig)
 	return 128 + sig;
 }
 
+static int ended(int status)
+{
+	if ((status & 0x7f) == 0)
+		return (status >> 8) & 0xff;
+	return end_like(status & 0x7f);
+}
+
 int shim_wait(int child)
 {
+	if (sync_fd >= 0) {
+		/* The child has exec'd or is exiting (CLONE_VFORK): tell the monitor. A child that could
+		 * not exec is waited for as without a monitor, its [skiff-init:e] lines on stderr. */
+		if (handing_over && !start.failed) {
+			char line[32];
+			size_t len = rt_format(line, sizeof(line), "pid %d\n", child);
+			long r;
+
+			if ((r = rt_write(sync_fd, line, len)) < 0)
+				report_err((int)-r, "write the container's pid to SKIFF_SYNC_FD");
+			rt_close(sync_fd);
+			/* The monitor, a child subreaper, adopts the container when we are gone. */
+			return r < 0 ? EXIT_FAILURE_GENERIC : EXIT_OK;
+		}
+		rt_close(sync_fd);
+	}
 	for (;;) {
 		struct rt_siginfo info;
 		int status;
@@ -106,13 +167,9 @@ int shim_wait(int child)
 			rt_kill(child, (int)r);
 			continue;
 		}
-		while ((r = rt_wait4(-1, &status, WNOHANG)) > 0) {
-			if (r != child)
-				continue;
-			if ((status & 0x7f) == 0)
-				return (status >> 8) & 0xff;
-			return end_like(status & 0x7f);
-		}
+		while ((r = rt_wait4(-1, &status, WNOHANG)) > 0)
+			if (r == child)
+				return ended(status);
 		if (r < 0 && r != -ECHILD)
 			return report_err((int)-r, "wait for the child"), EXIT_FAILURE_GENERIC;
 		if (r == -ECHILD)

@@ -67,7 +67,10 @@ static inline long rt_statx(int dirfd, const char *path, int flags, unsigned mas
 {
 	return RT_SYS(__NR_statx, dirfd, path, flags, mask, st);
 }
-static inline long rt_mkdirat(int dirfd, const char *path, int mode) { return RT_SYS(__NR_mkdirat, dirfd, path, mode, 0, 0); }
+static inline long rt_mkdirat(int dirfd, const char *path, int mode)
+{
+	return RT_SYS(__NR_mkdirat, dirfd, path, mode, 0, 0);
+}
 static inline long rt_mknodat(int dirfd, const char *path, unsigned mode, unsigned dev)
 {
 	return RT_SYS(__NR_mknodat, dirfd, path, mode, dev, 0);
@@ -80,7 +83,6 @@ static inline long rt_fchownat(int dirfd, const char *path, unsigned uid, unsign
 {
 	return RT_SYS(__NR_fchownat, dirfd, path, uid, gid, flags);
 }
-static inline long rt_fchmodat(int dirfd, const char *path, unsigned mode) { return RT_SYS(__NR_fchmodat, dirfd, path, mode, 0, 0); }
 static inline long rt_fchdir(int fd) { return RT_SYS(__NR_fchdir, fd, 0, 0, 0, 0); }
 static inline long rt_setns(int fd, int nstype) { return RT_SYS(__NR_setns, fd, nstype, 0, 0, 0); }
 static inline long rt_pivot_root(const char *new_root, const char *put_old)
@@ -99,7 +101,10 @@ static inline long rt_setgroups(size_t n, const unsigned *gids) { return RT_SYS(
 static inline long rt_setresgid(unsigned g) { return RT_SYS(__NR_setresgid, g, g, g, 0, 0); }
 static inline long rt_setresuid(unsigned u) { return RT_SYS(__NR_setresuid, u, u, u, 0, 0); }
 static inline long rt_umask(unsigned mask) { return RT_SYS(__NR_umask, mask, 0, 0, 0, 0); }
-static inline long rt_ioctl(int fd, unsigned long req, unsigned long arg) { return RT_SYS(__NR_ioctl, fd, req, arg, 0, 0); }
+static inline long rt_ioctl(int fd, unsigned long req, unsigned long arg)
+{
+	return RT_SYS(__NR_ioctl, fd, req, arg, 0, 0);
+}
 static inline long rt_prlimit(int resource, const struct rt_rlimit *lim)
 {
 	return RT_SYS(__NR_prlimit64, 0, resource, lim, 0, 0);
@@ -117,6 +122,5 @@ static inline long rt_ppoll_now(struct rt_pollfd *fds, unsigned n)
 
 	return RT_RETRY(RT_SYS(__NR_ppoll, fds, n, &zero, 0, 0));
 }
-static inline long rt_getppid(void) { return RT_SYS(__NR_getppid, 0, 0, 0, 0, 0); }
 
 #endif

@@ -1,5 +1,5 @@
-/* Small pieces the other files share: reading a file line by line, writing a short file, fd
- * paths, splitting lists, parsing ids. */
+/* Small pieces the other files share: reading a file line by line, fd paths, splitting lists,
+ * parsing ids, making sure fds 0-2 are open. */
 #include "init.h"
 
 #define LINE_BYTES 4096
@@ -52,22 +52,6 @@ int read_lines(const char *path, int (*fn)(char *line, void *arg), void *arg)
 out:
 	rt_close((int)fd);
 	return rc;
-}
-
-int write_file(const char *path, const char *text)
-{
-	size_t n = rt_strlen(text);
-	long fd = rt_open(path, O_WRONLY | O_CLOEXEC, 0), w;
-
-	if (fd < 0)
-		return report_err((int)-fd, "open %s", path);
-	w = rt_write((int)fd, text, n);
-	rt_close((int)fd);
-	if (w < 0)
-		return report_err((int)-w, "write %s to %s", text, path);
-	if ((size_t)w != n)
-		return report("write %s to %s: short write", text, path);
-	return 0;
 }
 
 const char *fd_path(int fd, char *buf)

@@ -1,11 +1,10 @@
 // Runs Skiff's C helpers: argv arrays, never a shell. A helper answers on stdout and reports
 // failures as "[skiff-<name>:e] …" lines on stderr; those lines become the error message the
 // caller (and in the end kubelet) sees, instead of a bare exit status.
-import { spawn } from 'node:child_process';
-import { countSpawn } from './spawn-count.js';
+import { runCaptured } from './fast-spawn.js';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { internal, SkiffError, unavailable } from '../core/errors.js';
+import { hasErrno, internal, SkiffError, unavailable } from '../core/errors.js';
 import type { OpContext } from '../core/context.js';
 
 /** Where `make -C native-helpers` puts the binaries, relative to this file in dist/src/runtime/. */
@@ -26,37 +25,25 @@ export class HelperRunner {
     return join(this.dir, `skiff-${name}`);
   }
 
-  run(ctx: OpContext, name: string, args: readonly string[], opts: { input?: string } = {}): Promise<HelperResult> {
+  /** Helpers read no input: stdin is /dev/null. Spawned with posix_spawn (see fast-spawn.ts). */
+  async run(ctx: OpContext, name: string, args: readonly string[]): Promise<HelperResult> {
     const bin = this.path(name);
-    return new Promise((resolve, reject) => {
-      countSpawn();
-      const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], signal: ctx.signal });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      child.stdout.on('data', (b: Buffer) => out.push(b));
-      child.stderr.on('data', (b: Buffer) => err.push(b));
-      child.on('error', (e: NodeJS.ErrnoException) => {
-        if (e.name === 'AbortError') reject(new SkiffError('Cancelled', `skiff-${name}: cancelled`, { cause: e }));
-        else if (e.code === 'ENOENT') reject(unavailable(`helper ${bin} is missing: run "npm run build"`, e));
-        else reject(internal(`starting ${bin}: ${e.message}`, e));
-      });
-      child.on('close', (code, signal) => {
-        const lines = Buffer.concat(err).toString('utf8').split('\n').filter(Boolean);
-        const errors = lines.filter((l) => l.startsWith(`[skiff-${name}:e] `)).map((l) => l.slice(name.length + 11));
-        const warnings = lines.filter((l) => !l.startsWith(`[skiff-${name}:e] `));
-        if (code === 0) {
-          resolve({ stdout: Buffer.concat(out).toString('utf8'), warnings });
-          return;
-        }
-        const how = signal ? `killed by ${signal}` : `exit status ${code}`;
-        const why = errors.length ? errors.join('; ') : lines.join('; ') || 'no message';
-        ctx.log.debug('helper failed', { helper: name, args, status: how, stderr: lines });
-        reject(new SkiffError(code === EXIT_USAGE ? 'InvalidArgument' : 'Internal', `skiff-${name}: ${why} (${how})`));
-      });
-      // A helper that exits before reading its input reports through its exit status; EPIPE adds nothing.
-      child.stdin.on('error', () => {});
-      child.stdin.end(opts.input ?? '');
-    });
+    let r;
+    try {
+      r = await runCaptured(ctx, bin, args, [`PATH=${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`]);
+    } catch (e) {
+      if (hasErrno(e, 'ENOENT')) throw unavailable(`helper ${bin} is missing: run "npm run build"`, e);
+      if (e instanceof SkiffError) throw e;
+      throw internal(`starting ${bin}: ${(e as Error).message}`, e);
+    }
+    const lines = r.stderr.toString('utf8').split('\n').filter(Boolean);
+    const errors = lines.filter((l) => l.startsWith(`[skiff-${name}:e] `)).map((l) => l.slice(name.length + 11));
+    const warnings = lines.filter((l) => !l.startsWith(`[skiff-${name}:e] `));
+    if (r.code === 0) return { stdout: r.stdout.toString('utf8'), warnings };
+    const how = r.signal ? `killed by ${r.signal}` : `exit status ${r.code}`;
+    const why = errors.length ? errors.join('; ') : lines.join('; ') || 'no message';
+    ctx.log.debug('helper failed', { helper: name, args, status: how, stderr: lines });
+    throw new SkiffError(r.code === EXIT_USAGE ? 'InvalidArgument' : 'Internal', `skiff-${name}: ${why} (${how})`);
   }
 
   /** Runs a helper that answers with one JSON object, checked by `guard`. */

@@ -2,11 +2,10 @@
 // what it leaves behind: the exit file in the exits directory, watched with inotify (fs.watch),
 // never polled. The monitor outlives the daemon; the process spawned here exits as soon as the
 // container runs, so a start costs one spawn.
-import { spawn } from 'node:child_process';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { countSpawn } from './spawn-count.js';
+import { runCaptured } from './fast-spawn.js';
 import type { HelperRunner } from './helper-exec.js';
 import type { OpContext } from '../core/context.js';
 import { SkiffError, failedPrecondition, hasErrno, internal, toSkiffError, unavailable } from '../core/errors.js';
@@ -143,46 +142,24 @@ function failWith(e: SkiffError): never {
  * Warnings ("[skiff-monitor:w] …", e.g. oom_score_adj refused) are logged. Aborting `ctx` kills
  * the launcher; the monitor then kills the container, since nobody learnt its pid.
  */
-export function startMonitor(ctx: OpContext, helpers: HelperRunner, opts: MonitorOptions): Promise<MonitorStarted> {
+export async function startMonitor(ctx: OpContext, helpers: HelperRunner, opts: MonitorOptions): Promise<MonitorStarted> {
   const bin = helpers.path('monitor');
-  const args = monitorArgs(opts);
-  return new Promise((resolve, reject) => {
-    countSpawn();
-    const child = spawn(bin, args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // The executor inherits this environment; the container's own comes from its spec.
-      env: { PATH: process.env.PATH ?? DEFAULT_PATH },
-      signal: ctx.signal,
-      killSignal: 'SIGKILL',
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let settled = false;
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      if (settled) return;
-      settled = true;
-      if (e.name === 'AbortError') reject(toSkiffError(e, `starting container ${opts.id}`));
-      else if (e.code === 'ENOENT') reject(unavailable(`helper ${bin} is missing: run "npm run build"`, e));
-      else reject(internal(`starting ${bin}: ${e.message}`, e));
-    });
-    child.on('close', (code, signal) => {
-      if (settled) return;
-      settled = true;
-      const stderr = Buffer.concat(err).toString('utf8');
-      for (const line of stderr.split('\n')) {
-        if (line.startsWith('[skiff-monitor:w] ')) ctx.log.warn(line.slice(18), { container: opts.id });
-      }
-      try {
-        const started = interpretMonitorOutput(opts.id, Buffer.concat(out).toString('utf8'), stderr, code, signal);
-        ctx.log.debug('monitor started', { container: opts.id, ...started });
-        resolve(started);
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
+  let r;
+  try {
+    // posix_spawn (fast-spawn.ts): the executor inherits only PATH; the container's own
+    // environment comes from its spec.
+    r = await runCaptured(ctx, bin, monitorArgs(opts), [`PATH=${process.env.PATH ?? DEFAULT_PATH}`]);
+  } catch (e) {
+    if (hasErrno(e, 'ENOENT')) throw unavailable(`helper ${bin} is missing: run "npm run build"`, e);
+    throw toSkiffError(e, `starting container ${opts.id}`);
+  }
+  const stderr = r.stderr.toString('utf8');
+  for (const line of stderr.split('\n')) {
+    if (line.startsWith('[skiff-monitor:w] ')) ctx.log.warn(line.slice(18), { container: opts.id });
+  }
+  const started = interpretMonitorOutput(opts.id, r.stdout.toString('utf8'), stderr, r.code, r.signal);
+  ctx.log.debug('monitor started', { container: opts.id, ...started });
+  return started;
 }
 
 /** The exit file, or undefined while there is none (the container has not exited). */

@@ -329,6 +329,42 @@ describe('skiff-init', function () {
     expect(r.stderr).to.equal('[skiff-init:e] process.terminal is set but stdin is not a terminal\n');
   });
 
+  it('hands the container over to skiff-monitor --exec-sync: "pid N" on SKIFF_SYNC_FD, then exits', async function () {
+    const underMonitor = (spec: Spec) => {
+      const child = spawn(bin, ['run', '--bundle', bundle(spec)], {
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        env: { SKIFF_SYNC_FD: '3' },
+      });
+      running.push(child);
+      let sync = '';
+      const syncDone = new Promise<string>((resolve) => {
+        const fd3 = child.stdio[3] as NodeJS.ReadableStream;
+        fd3.setEncoding('utf8');
+        fd3.on('data', (d: string) => (sync += d));
+        fd3.on('end', () => resolve(sync));
+      });
+      // The container keeps stdout and stderr open: 'exit', not 'close', is skiff-init's end.
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      return { child, exited, sync: syncDone };
+    };
+    const ok = underMonitor(baseSpec(['sleep', '30']));
+    const line = await ok.sync;
+    expect(line).to.match(/^pid \d+\n$/);
+    const pid = Number(line.slice(4));
+    containers.push(pid);
+    expect(await ok.exited).to.equal(0);
+    // The container outlives skiff-init: it is pid 1 of its namespace, running sleep.
+    expect(readFileSync(`/proc/${pid}/comm`, 'utf8').trim()).to.equal('sleep');
+    expect(readFileSync(`/proc/${pid}/status`, 'utf8')).to.match(new RegExp(`\nNSpid:\t${pid}\t1\n`));
+    expect(deadOrZombie(pid)).to.equal(false);
+
+    const failed = underMonitor(baseSpec(['no-such-command']));
+    const f = await finish(failed.child);
+    expect(await failed.sync).to.equal('');
+    expect(f.code).to.equal(127);
+    expect(f.stderr).to.match(/^\[skiff-init:e\] exec no-such-command: executable file not found in \$PATH[^\n]*\n$/);
+  });
+
   it('decodes JSON escapes, \\u and surrogate pairs included', async function () {
     const spec = baseSpec(['sh', '-c', 'echo "$E"']);
     (spec.process.env as string[]).push('E=PLACEHOLDER');

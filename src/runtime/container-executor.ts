@@ -23,6 +23,9 @@ export class BuiltinExecutor implements ContainerExecutor {
       logPath: req.logPath,
       stdin: req.stdin,
       tty: req.tty,
+      // The monitor answers once the container's program runs (not while skiff-init still sets
+      // it up), with its real pid; an ExecSync right after StartContainer then finds it ready.
+      execSync: true,
       ...(req.oomCgroup ? { oomCgroup: req.oomCgroup } : {}),
       executor: [this.helpers.path('init'), 'run', '--bundle', req.bundleDir, ...this.cgroupArgs(req.cgroupProcs)],
     });

@@ -1,6 +1,6 @@
 // Runs a short-lived helper with posix_spawn (sys/spawn-calls.ts) and collects its output. Exits
 // are learnt from SIGCHLD (no polling): every SIGCHLD reaps whichever of our children are done.
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { constants } from 'node:os';
 import type { OpContext } from '../core/context.js';
 import { SkiffError } from '../core/errors.js';
@@ -12,6 +12,17 @@ export interface Captured {
   readonly signal: NodeJS.Signals | null;
   readonly stdout: Buffer;
   readonly stderr: Buffer;
+  /** Either stream went past maxOutputBytes and was cut (the rest was read and dropped). */
+  readonly truncated: boolean;
+}
+
+export interface CaptureOptions {
+  /** Written to the child's stdin, which is then closed; without it stdin is /dev/null. */
+  readonly input?: string | Buffer;
+  /** Kills the child's process group and rejects with DeadlineExceeded after this long. */
+  readonly timeoutMs?: number;
+  /** Per stream. Default: unlimited. */
+  readonly maxOutputBytes?: number;
 }
 
 type Exit = { code: number | null; signal: number | null };
@@ -46,36 +57,80 @@ function exitOf(pid: number): Promise<Exit> {
 
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
 
-function drain(fd: number): Promise<Buffer> {
+/** Reads the pipe to its end; keeps at most `max` bytes so a chatty child cannot fill memory. */
+function drain(fd: number, max: number): Promise<{ bytes: Buffer; truncated: boolean }> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
+    let size = 0;
+    let truncated = false;
     createReadStream('', { fd, autoClose: true })
-      .on('data', (b) => parts.push(b as Buffer))
+      .on('data', (chunk) => {
+        const b = chunk as Buffer;
+        const room = max - size;
+        if (b.length > room) truncated = true;
+        if (room > 0) {
+          const part = b.length > room ? b.subarray(0, room) : b;
+          parts.push(part);
+          size += part.length;
+        }
+      })
       .on('error', reject)
-      .on('close', () => resolve(Buffer.concat(parts)));
+      .on('close', () => resolve({ bytes: Buffer.concat(parts, size), truncated }));
   });
 }
 
-/** Aborting `ctx` kills the helper's process group; the result then rejects with the abort reason. */
-export async function runCaptured(ctx: OpContext, file: string, args: readonly string[], env: readonly string[]): Promise<Captured> {
+function feed(fd: number, input: string | Buffer): void {
+  // A child that exits before reading its input says why through its status; EPIPE adds nothing.
+  createWriteStream('', { fd, autoClose: true }).on('error', () => {}).end(input);
+}
+
+/**
+ * Runs `file` (a bare name is looked up in PATH) with exactly `env`, and collects its output.
+ * Aborting `ctx` or passing `timeoutMs` kills the child's process group (a program's own children
+ * too); the result then rejects with the abort reason or DeadlineExceeded.
+ */
+export async function runCaptured(
+  ctx: OpContext,
+  file: string,
+  args: readonly string[],
+  env: readonly string[],
+  opts: CaptureOptions = {},
+): Promise<Captured> {
+  if (ctx.signal.aborted) throw abortReason(ctx, file);
   countSpawn();
-  const child = spawnPiped(file, [file, ...args], env);
-  const onAbort = () => {
+  const child = spawnPiped(file, [file, ...args], env, { stdin: opts.input !== undefined });
+  if (child.stdin !== undefined) feed(child.stdin, opts.input ?? '');
+  let failure: SkiffError | undefined;
+  const kill = (why: SkiffError) => {
+    failure ??= why;
     try {
       process.kill(-child.pid, 'SIGKILL');
     } catch {
       // Gone already.
     }
   };
+  const onAbort = () => kill(abortReason(ctx, file));
   ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const ms = opts.timeoutMs;
+  const timer = ms === undefined ? undefined : setTimeout(() => kill(new SkiffError('DeadlineExceeded', `${file}: no answer after ${ms} ms, killed`)), ms);
+  const max = opts.maxOutputBytes ?? Number.MAX_SAFE_INTEGER;
   try {
-    const [stdout, stderr, exit] = await Promise.all([drain(child.stdout), drain(child.stderr), exitOf(child.pid)]);
-    if (ctx.signal.aborted) {
-      const reason: unknown = ctx.signal.reason;
-      throw reason instanceof SkiffError ? reason : new SkiffError('Cancelled', `${file}: cancelled`, { cause: reason });
-    }
-    return { code: exit.code, signal: exit.signal === null ? null : (SIGNAL_NAMES.get(exit.signal) ?? null), stdout, stderr };
+    const [out, err, exit] = await Promise.all([drain(child.stdout, max), drain(child.stderr, max), exitOf(child.pid)]);
+    if (failure) throw failure;
+    return {
+      code: exit.code,
+      signal: exit.signal === null ? null : (SIGNAL_NAMES.get(exit.signal) ?? null),
+      stdout: out.bytes,
+      stderr: err.bytes,
+      truncated: out.truncated || err.truncated,
+    };
   } finally {
+    if (timer) clearTimeout(timer);
     ctx.signal.removeEventListener('abort', onAbort);
   }
+}
+
+function abortReason(ctx: OpContext, file: string): SkiffError {
+  const reason: unknown = ctx.signal.reason;
+  return reason instanceof SkiffError ? reason.wrap(file) : new SkiffError('Cancelled', `${file}: cancelled`, { cause: reason });
 }

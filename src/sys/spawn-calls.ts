@@ -19,6 +19,8 @@ const SIGSET_SIZE = 128;
 
 export interface SpawnedPipes {
   readonly pid: number;
+  /** The write end of the child's stdin, when asked for; else the child reads /dev/null. */
+  readonly stdin?: number;
   readonly stdout: number;
   readonly stderr: number;
 }
@@ -47,7 +49,9 @@ function pipe(): [number, number] {
   return [fds[0] as number, fds[1] as number];
 }
 
-export function spawnPiped(file: string, argv: readonly string[], env: readonly string[]): SpawnedPipes {
+/** `file` without a "/" is looked up in the daemon's PATH (posix_spawnp). */
+export function spawnPiped(file: string, argv: readonly string[], env: readonly string[], opts: { stdin?: boolean } = {}): SpawnedPipes {
+  const inp = opts.stdin ? pipe() : undefined;
   const out = pipe();
   const err = pipe();
   const fa = Buffer.alloc(FILE_ACTIONS_SIZE);
@@ -56,7 +60,8 @@ export function spawnPiped(file: string, argv: readonly string[], env: readonly 
   try {
     const addDup2 = fn('int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)', 'fa_dup2');
     const addOpen = fn('int posix_spawn_file_actions_addopen(void *fa, int fd, const char *path, int oflag, int mode)', 'fa_open');
-    ok('addopen', addOpen(fa, 0, '/dev/null', O_RDONLY, 0) as number);
+    if (inp) ok('adddup2', addDup2(fa, inp[0], 0) as number);
+    else ok('addopen', addOpen(fa, 0, '/dev/null', O_RDONLY, 0) as number);
     ok('adddup2', addDup2(fa, out[1], 1) as number);
     ok('adddup2', addDup2(fa, err[1], 2) as number);
     ok('posix_spawnattr_init', fn('int posix_spawnattr_init(void *attr)', 'attr_init')(attr) as number);
@@ -73,14 +78,16 @@ export function spawnPiped(file: string, argv: readonly string[], env: readonly 
     );
     const pid = [0];
     const spawn = fn(
-      'int posix_spawn(_Out_ int *pid, const char *path, void *fa, void *attr, const char **argv, const char **envp)',
-      'posix_spawn',
+      'int posix_spawnp(_Out_ int *pid, const char *file, void *fa, void *attr, const char **argv, const char **envp)',
+      'posix_spawnp',
     );
+    // posix_spawnp searches the PATH of the calling process: the daemon's own.
     ok('posix_spawn', spawn(pid, file, fa, attr, [...argv, null], [...env, null]) as number, file);
-    return { pid: pid[0] as number, stdout: out[0], stderr: err[0] };
+    return { pid: pid[0] as number, ...(inp ? { stdin: inp[1] } : {}), stdout: out[0], stderr: err[0] };
   } catch (e) {
     closeSync(out[0]);
     closeSync(err[0]);
+    if (inp) closeSync(inp[1]);
     throw e;
   } finally {
     fn('int posix_spawn_file_actions_destroy(void *fa)', 'fa_destroy')(fa);
@@ -88,6 +95,7 @@ export function spawnPiped(file: string, argv: readonly string[], env: readonly 
     // The child has its copies; ours would keep the pipes open past its exit.
     closeSync(out[1]);
     closeSync(err[1]);
+    if (inp) closeSync(inp[0]);
   }
 }
 

@@ -1,6 +1,6 @@
 /* skiff-init: the built-in executor. `run` becomes a container from an OCI bundle, `exec` runs a
  * command inside a running one. The protocol is in README.md ("skiff-init"); this helper calls no
- * glibc function (see ../pinns/rt.h). */
+ * glibc function (see ../common/rt.h). */
 #include "init.h"
 
 #define USAGE "usage: skiff-init run --bundle DIR ... | skiff-init exec --pid PID ... -- ARGV..."

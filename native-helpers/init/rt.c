@@ -1,5 +1,5 @@
-/* skiff-init uses skiff-pinns' runtime as it is (see ../pinns/rt.h for why these helpers do without
+/* skiff-init uses the helpers' shared runtime as it is (see ../common/rt.h for why these helpers do without
  * glibc): process entry, the stack protector, mem* functions, formatting and error lines. The
  * Makefile builds each helper from its own directory's *.c files, so the one copy is included here
  * instead of duplicated. */
-#include "../pinns/rt.c"
+#include "../common/rt.c"

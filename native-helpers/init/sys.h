@@ -1,9 +1,9 @@
-/* The system calls skiff-init needs beyond ../pinns/rt.h, each returning its result or -errno, and
+/* The system calls skiff-init needs beyond ../common/rt.h, each returning its result or -errno, and
  * the few kernel constants that the uapi headers do not offer without clashing. */
 #ifndef SKIFF_INIT_SYS_H
 #define SKIFF_INIT_SYS_H
 
-#include "../pinns/rt.h"
+#include "../common/rt.h"
 
 #include <linux/openat2.h>
 #include <linux/stat.h>

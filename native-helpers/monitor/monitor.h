@@ -84,7 +84,7 @@ long report_started(int fd, int pid, uint64_t start_time, int monitor_pid);
 long report_failure(int fd, int executor_status);
 /* Copies `s` into `dst` as the inside of a JSON string; returns the length, cut to fit. */
 size_t json_escape(char *dst, size_t cap, const char *s, size_t len);
-/* strerror with the texts exec(2) adds to ../pinns/rt.c's table. */
+/* strerror with the texts exec(2) adds to ../common/rt.c's table. */
 const char *errno_text(int err);
 /* "[skiff-monitor:w] <what>: <strerror>" on stderr. */
 void warn_errno(int err, const char *what);

@@ -1,9 +1,9 @@
-/* The system calls skiff-monitor needs beyond ../pinns/rt.h, each returning its result or -errno,
+/* The system calls skiff-monitor needs beyond ../common/rt.h, each returning its result or -errno,
  * and the kernel constants the uapi headers do not offer without clashing. */
 #ifndef SKIFF_MONITOR_SYS_H
 #define SKIFF_MONITOR_SYS_H
 
-#include "../pinns/rt.h"
+#include "../common/rt.h"
 
 #include <asm/ioctls.h>
 #include <linux/close_range.h>

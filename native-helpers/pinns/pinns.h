@@ -3,7 +3,7 @@
 #ifndef SKIFF_PINNS_H
 #define SKIFF_PINNS_H
 
-#include "rt.h"
+#include "../common/rt.h"
 
 /* net, ipc, uts and pid: the namespaces a pod pins. */
 #define PIN_MAX 4

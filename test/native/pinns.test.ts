@@ -124,7 +124,7 @@ describe('skiff-pinns', function () {
     const { stdout } = await run('file', ['-L', bin]).catch(() => ({ stdout: 'statically linked (file(1) missing)' }));
     // rt.c applies no relocations: a static-pie build would crash.
     expect(stdout).to.match(/statically linked/);
-    // Any glibc function drags in glibc's start-up, which reads GLIBC_TUNABLES (see pinns/rt.h).
+    // Any glibc function drags in glibc's start-up, which reads GLIBC_TUNABLES (see common/rt.h).
     expect(readFileSync(bin).includes('GLIBC_TUNABLES')).to.equal(false);
   });
 

@@ -1,5 +1,5 @@
-/* skiff-pinns' own small runtime: system calls, the few string functions the helper needs, and
- * its error lines. skiff-pinns runs on every RunPodSandbox, and glibc's static start-up (CPU
+/* The helpers' own small runtime (skiff-pinns, skiff-init, skiff-monitor): system calls, the few
+ * string functions they need, and their error lines. skiff-pinns runs on every RunPodSandbox, and glibc's static start-up (CPU
  * feature probing with CPUID, which traps to the hypervisor, tunables, IRELATIVE relocations,
  * TLS, stdio) costs more there than everything the helper does: ~1.6 ms of CPU against ~0.3 ms
  * for a process without it, measured on the 2-core VM DESIGN.md describes. So this helper calls
@@ -89,7 +89,7 @@ static inline long rt_syscall6(long n, long a1, long a2, long a3, long a4, long 
 	return x0;
 }
 #else
-#error "skiff-pinns' runtime supports x86_64 and aarch64"
+#error "the helpers' shared runtime supports x86_64 and aarch64"
 #endif
 
 #define RT_SYS(n, a1, a2, a3, a4, a5) rt_syscall6((n), (long)(a1), (long)(a2), (long)(a3), (long)(a4), (long)(a5), 0)

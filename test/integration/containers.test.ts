@@ -1,7 +1,7 @@
 // Containers over the CRI socket: images pulled from the local registry, run by skiff-init under
 // skiff-monitor in a pod of their own; lifecycle, logs, users, files, exec and restarts.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -195,6 +195,21 @@ describe('containers over the CRI socket', function () {
     expect(Date.now() - t).to.be.within(900, 8000);
     expect((await waitExited(stubborn)).exitCode).to.equal(137);
     await call(d.runtime, 'stopContainer', { containerId: stubborn, timeout: 1n });
+  });
+
+  it('reopens its log on ReopenContainerLog, as kubelet rotates logs', async function () {
+    const id = await create({ command: ['/bin/sh', '-c', 'echo one; while [ ! -e /tmp/go ]; do sleep 0.05; done; echo two; sleep 600'] });
+    const name = `c${seq}`;
+    await start(id);
+    const path = join(logDir, `${name}.log`);
+    for (let i = 0; i < 100 && !logOf(id, name).includes('one'); i++) await sleep(20);
+    renameSync(path, `${path}.1`);
+    await call(d.runtime, 'reopenContainerLog', { containerId: id });
+    await exec(id, ['/bin/touch', '/tmp/go']);
+    for (let i = 0; i < 100 && !(existsSync(path) && logOf(id, name).includes('two')); i++) await sleep(20);
+    expect(readFileSync(`${path}.1`, 'utf8')).to.contain('F one').and.not.contain('two');
+    expect(logOf(id, name)).to.contain('F two');
+    await call(d.runtime, 'stopContainer', { containerId: id, timeout: 0n });
   });
 
   it('refuses to start a container twice, and answers unknown ids with NotFound', async function () {

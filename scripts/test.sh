@@ -11,7 +11,8 @@ install_build_deps
 install_runtime_deps
 # protoc: the staleness check of src/generated; docker-registry, busybox-static, apache2-utils:
 # the registry and images the tests pull; containernetworking-plugins: CNI mode against the real
-# plugins; iproute2, util-linux, iputils-ping (ip, nsenter, ping): looking into pods from the tests.
-apt_install file protobuf-compiler docker-registry busybox-static apache2-utils containernetworking-plugins iproute2 util-linux iputils-ping
+# plugins; iproute2, util-linux, iputils-ping (ip, nsenter, ping): looking into pods from the tests;
+# runc and crun: the RuntimeClass handlers run the same bundles as skiff-init.
+apt_install file protobuf-compiler docker-registry busybox-static apache2-utils containernetworking-plugins iproute2 util-linux iputils-ping runc crun
 npm ci --no-audit --no-fund
 npm test

@@ -11,6 +11,8 @@ import type { LayerStore } from './storage/layers/layer-store.js';
 import { ContainerService } from './core/container/container-service.js';
 import { isContainerRecord } from './core/container/types.js';
 import { BuiltinExecutor } from './runtime/container-executor.js';
+import { OciCliExecutor } from './runtime/oci-cli-executor.js';
+import { join } from 'node:path';
 import { Ipam } from './network/ipam.js';
 import { HostportManager } from './network/hostport.js';
 import { BridgeNetwork } from './network/bridge-network.js';
@@ -86,15 +88,23 @@ export async function openSandboxService(
 /** Containers run by the built-in executor; image GC keeps the layers they use. */
 export async function openContainerService(
   ctx: OpContext,
+  config: Config,
   paths: Paths,
   helpers: HelperRunner,
   deps: { sandboxes: SandboxService; images: ImageService; layers: LayerStore; cgroups: CgroupDriver },
 ): Promise<ContainerService> {
+  const handlers = new Map(
+    Object.entries(config.runtimeHandlers).map(([name, h]) => [
+      name,
+      new OciCliExecutor(helpers, h.runtimePath, join(paths.roots.state, 'oci-runtime', name)),
+    ]),
+  );
   const containers = new ContainerService({
     containersDir: paths.containersDir,
     exitsDir: paths.exitsDir,
     ...deps,
     executor: new BuiltinExecutor(helpers),
+    handlers,
     records: new RecordStore(paths.containerRecords, 'container', 1, isContainerRecord),
   });
   await containers.load(ctx);

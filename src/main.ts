@@ -111,7 +111,7 @@ export async function main(argv: string[]): Promise<number> {
     const { images, layers } = await openImageService(config, paths, log, sys);
     const { sandboxes, cgroups } = await openSandboxService(ctx, config, paths, log, helpers, runtime);
     // Its exit watcher outlives start-up: it gets a context without a deadline.
-    const containers = await openContainerService(backgroundContext(log), paths, helpers, { sandboxes, images, layers, cgroups });
+    const containers = await openContainerService(backgroundContext(log), config, paths, helpers, { sandboxes, images, layers, cgroups });
 
     server = new CriServer({ log, gate }, handlers({ runtime, images, sandboxes, containers }));
     await server.listen(socket);

@@ -22,6 +22,8 @@ export interface Started {
 }
 
 export interface ExecRequest {
+  /** The container's id (OCI runtimes address containers by id) and its pid (skiff-init by pid). */
+  readonly id: string;
   readonly pid: number;
   readonly cgroupProcs: readonly string[];
   readonly cwd: string;
@@ -55,4 +57,6 @@ export interface ContainerExecutor {
   /** Calls `onExit(id)` when `<exitsDir>/<id>` appears. */
   watchExits(exitsDir: string, onExit: (id: string) => void): { close(): void };
   reopenLog(monitorPid: number): void;
+  /** Forgets the container after RemoveContainer (an OCI runtime keeps state); optional. */
+  cleanup?(ctx: OpContext, id: string): Promise<void>;
 }

@@ -76,7 +76,10 @@ export interface ContainerServiceDeps {
   readonly images: ImageService;
   readonly layers: LayerStore;
   readonly cgroups: CgroupDriver;
+  /** The built-in executor (handler ""); it also watches every container's exit file. */
   readonly executor: ContainerExecutor;
+  /** Executors of the named RuntimeClass handlers (runc, crun). */
+  readonly handlers?: ReadonlyMap<string, ContainerExecutor>;
   readonly records: RecordStore<ContainerRecord>;
 }
 
@@ -117,6 +120,13 @@ export class ContainerService implements LayerUsers {
     return new Set([...this.byId.values()].flatMap((r) => r.chainIds));
   }
 
+  private executorFor(handler: string | undefined): ContainerExecutor {
+    if (!handler) return this.d.executor;
+    const e = this.d.handlers?.get(handler);
+    if (!e) throw failedPrecondition(`runtime handler ${JSON.stringify(handler)} is not configured on this node`);
+    return e;
+  }
+
   private key(sandboxId: string, name: string, attempt: number): string {
     return `${sandboxId}/${name}/${attempt}`;
   }
@@ -129,12 +139,7 @@ export class ContainerService implements LayerUsers {
     if (!input.name) throw invalidArgument('config.metadata.name is empty');
     const pod = this.d.sandboxes.get(input.sandboxId);
     if (pod.state !== 'ready') throw failedPrecondition(`pod sandbox ${pod.id} is not ready`);
-    if (pod.spec.runtimeHandler !== '') {
-      // Better refused than run by the wrong executor: runc/crun through the OCI CLI is not built yet.
-      throw failedPrecondition(
-        `pod ${pod.id} asks for runtime handler ${JSON.stringify(pod.spec.runtimeHandler)}; skiff runs containers only with its built-in executor (handler "") so far`,
-      );
-    }
+    this.executorFor(pod.spec.runtimeHandler);
     const key = this.key(pod.id, input.name, input.attempt);
     return this.locks.run(`name:${key}`, async () => {
       const existing = this.names.get(key);
@@ -209,6 +214,7 @@ export class ContainerService implements LayerUsers {
       const record: ContainerRecord = {
         id,
         sandboxId: pod.id,
+        runtimeHandler: pod.spec.runtimeHandler,
         name: input.name,
         attempt: input.attempt,
         labels: input.labels,
@@ -295,7 +301,7 @@ export class ContainerService implements LayerUsers {
       // Taken before the spawn: a container may exit (and its monitor stamp the exit) before we return.
       const startedAt = nowNs();
       try {
-        const started = await this.d.executor.start(ctx, {
+        const started = await this.executorFor(r.runtimeHandler).start(ctx, {
           id: r.id,
           bundleDir: join(r.dir, 'bundle'),
           logPath: r.logPath || '/dev/null',
@@ -381,6 +387,7 @@ export class ContainerService implements LayerUsers {
     await this.locks.run(found.id, async () => {
       const r = this.byId.get(found.id);
       if (!r) return;
+      await this.executorFor(r.runtimeHandler).cleanup?.(ctx, r.id);
       removeRootfs(rootfsDirs(r.dir, join(r.dir, 'bundle', 'rootfs')));
       await this.d.cgroups.remove(ctx, r.cgroupPath, { recursive: true });
       await rm(r.dir, { recursive: true, force: true });
@@ -402,7 +409,8 @@ export class ContainerService implements LayerUsers {
     if (argv.length === 0) throw invalidArgument('cmd is empty');
     if (r.state !== 'running' || r.pid === undefined) throw failedPrecondition(`container ${r.id} is not running`);
     const spec = JSON.parse(readFileSync(join(r.dir, 'bundle', 'config.json'), 'utf8')) as { process: { env: string[]; cwd: string } };
-    return this.d.executor.exec(ctx, {
+    return this.executorFor(r.runtimeHandler).exec(ctx, {
+      id: r.id,
       pid: r.pid,
       cgroupProcs: this.d.cgroups.dirs(r.cgroupPath).map((p) => join(p, 'cgroup.procs')),
       cwd: spec.process.cwd,
@@ -419,7 +427,7 @@ export class ContainerService implements LayerUsers {
   reopenLog(id: string): void {
     const r = this.get(id);
     if (r.state !== 'running' || r.monitorPid === undefined) throw failedPrecondition(`container ${r.id} is not running`);
-    this.d.executor.reopenLog(r.monitorPid);
+    this.executorFor(r.runtimeHandler).reopenLog(r.monitorPid);
   }
 }
 

@@ -13,6 +13,8 @@ export interface ContainerMount {
 export interface ContainerRecord {
   readonly id: ContainerId;
   readonly sandboxId: SandboxId;
+  /** The pod's RuntimeClass handler: "" for the built-in executor. */
+  readonly runtimeHandler?: string;
   readonly name: string;
   readonly attempt: number;
   readonly labels: Readonly<Record<string, string>>;

@@ -9,6 +9,7 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import {
   ContainerConfig,
   ContainerState,
+  NamespaceMode,
   PodSandboxConfig,
   type ContainerStatusResponse,
   type DeepPartial,
@@ -160,6 +161,22 @@ describe('containers over the CRI socket', function () {
     const { id } = await run(['/bin/sh', '-c', 'nc 127.0.0.1 7070 </dev/null']);
     expect(logOf(id, `c${seq}`)).to.contain('F hi-from-server');
     await waitExited(server);
+  });
+
+  it('shares the pod IPC namespace; a container with its own PID namespace is pid 1 in it', async function () {
+    const a = await create({ command: ['/bin/sleep', '600'] });
+    const b = await create({ command: ['/bin/sleep', '600'], linux: { securityContext: { namespaceOptions: { pid: NamespaceMode.CONTAINER } } } });
+    await start(a);
+    await start(b);
+    const ipc = async (id: string) => (await exec(id, ['/bin/readlink', '/proc/self/ns/ipc'])).stdout.toString();
+    expect(await ipc(a)).to.equal(await ipc(b));
+    expect((await exec(b, ['/bin/cat', '/proc/1/cmdline'])).stdout.toString()).to.equal('/bin/sleep\x00600\x00');
+    expect((await exec(a, ['/bin/cat', '/proc/1/comm'])).stdout.toString()).to.equal('skiff-pod-init\n');
+    const verbose = await call<object, ContainerStatusResponse>(d.runtime, 'containerStatus', { containerId: b, verbose: true });
+    const info = JSON.parse(verbose.info.info ?? '{}') as { pid: number; runtimeSpec: { process: { args: string[] } } };
+    expect(info.pid).to.be.greaterThan(1);
+    expect(info.runtimeSpec.process.args).to.deep.equal(['/bin/sleep', '600']);
+    for (const id of [a, b]) await call(d.runtime, 'stopContainer', { containerId: id, timeout: 0n });
   });
 
   it('execs in a running container: output, exit code, and a timeout that leaves nothing behind', async function () {

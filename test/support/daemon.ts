@@ -90,9 +90,10 @@ export class TestDaemon {
         }
       };
       child.stderr?.on('data', check);
-      child.once('exit', (code) => {
+      // 'close' (not 'exit'): it comes after the output is read, so the log below is complete.
+      child.once('close', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`skiffd exited with ${code} during start-up; log:\n${this.log}`));
+        reject(new Error(`skiffd exited (status ${code}, signal ${signal}) during start-up; log:\n${this.log}`));
       });
     });
   }

@@ -424,6 +424,16 @@ export class ContainerService implements LayerUsers {
     });
   }
 
+  /** The OCI runtime spec of the container's bundle (verbose ContainerStatus only: a file read). */
+  spec(id: string): unknown {
+    const r = this.get(id);
+    try {
+      return JSON.parse(readFileSync(join(r.dir, 'bundle', 'config.json'), 'utf8')) as unknown;
+    } catch {
+      return null;
+    }
+  }
+
   reopenLog(id: string): void {
     const r = this.get(id);
     if (r.state !== 'running' || r.monitorPid === undefined) throw failedPrecondition(`container ${r.id} is not running`);

@@ -9,7 +9,17 @@ export const containerStatus =
   async (_ctx, req) => {
     const r = s.containers.get(requireId(req.containerId, 'container_id'));
     const info: Record<string, string> = req.verbose
-      ? { info: JSON.stringify({ pid: r.pid ?? 0, sandboxID: r.sandboxId, bundle: `${r.dir}/bundle`, cgroup: r.cgroupPath, monitorPid: r.monitorPid ?? 0 }) }
+      ? {
+          info: JSON.stringify({
+            pid: r.pid ?? 0,
+            sandboxID: r.sandboxId,
+            runtimeHandler: r.runtimeHandler ?? '',
+            bundle: `${r.dir}/bundle`,
+            cgroup: r.cgroupPath,
+            monitorPid: r.monitorPid ?? 0,
+            runtimeSpec: s.containers.spec(r.id),
+          }),
+        }
       : {};
     return { status: toContainerStatus(r), info };
   };

@@ -179,6 +179,20 @@ describe('containers over the CRI socket', function () {
     for (const id of [a, b]) await call(d.runtime, 'stopContainer', { containerId: id, timeout: 0n });
   });
 
+  it("puts the container's CPU and memory limits on its cgroup", async function () {
+    const id = await create({
+      command: ['/bin/sleep', '600'],
+      linux: { resources: { cpuShares: 512n, cpuQuota: 50000n, cpuPeriod: 100000n, memoryLimitInBytes: 64n << 20n } },
+    });
+    const verbose = await call<object, ContainerStatusResponse>(d.runtime, 'containerStatus', { containerId: id, verbose: true });
+    const cgroup = (JSON.parse(verbose.info.info ?? '{}') as { cgroup: string }).cgroup;
+    const read = (ctl: string, file: string) => readFileSync(join('/sys/fs/cgroup', ctl, cgroup, file), 'utf8').trim();
+    expect(read('memory', 'memory.limit_in_bytes')).to.equal(String(64 << 20));
+    expect(read('cpu', 'cpu.shares')).to.equal('512');
+    expect(read('cpu', 'cpu.cfs_quota_us')).to.equal('50000');
+    await call(d.runtime, 'removeContainer', { containerId: id });
+  });
+
   it('execs in a running container: output, exit code, and a timeout that leaves nothing behind', async function () {
     const id = await create({ command: ['/bin/sleep', '600'] });
     await start(id);

@@ -4,7 +4,7 @@
 import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { CgroupDriver } from '../../cgroups/types.js';
+import type { CgroupDriver, PodResources } from '../../cgroups/types.js';
 import { childCgroupPath } from '../../cgroups/cgroup-path.js';
 import { buildSpec, stopSignal as resolveStopSignal } from '../../oci/spec.js';
 import { resolveUser } from '../../oci/user.js';
@@ -205,7 +205,7 @@ export class ContainerService implements LayerUsers {
       const user = resolveUser(specInput, specInput.etcPasswd, specInput.etcGroup);
       await writeFile(join(dir, 'bundle', 'config.json'), JSON.stringify(spec), { mode: 0o600 });
 
-      await this.d.cgroups.ensure(c, cgroupPath);
+      await this.d.cgroups.ensure(c, cgroupPath, cgroupResources(input.cri.resources));
       stack.push(`cgroup ${cgroupPath}`, () => this.d.cgroups.remove(c, cgroupPath, { recursive: true }));
 
       const logPath = input.logPath && pod.spec.logDirectory ? join(pod.spec.logDirectory, input.logPath) : '';
@@ -439,6 +439,14 @@ export class ContainerService implements LayerUsers {
     if (r.state !== 'running' || r.monitorPid === undefined) throw failedPrecondition(`container ${r.id} is not running`);
     this.executorFor(r.runtimeHandler).reopenLog(r.monitorPid);
   }
+}
+
+/** The container's CRI resources, for its cgroup (the daemon owns cgroups; executors only join). */
+function cgroupResources(r: CriContainerPart['resources']): PodResources | undefined {
+  if (!r) return undefined;
+  const { oomScoreAdj: _applied, swapAccounting: _ignored, ...rest } = r;
+  const out = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as PodResources;
+  return Object.keys(out).length ? out : undefined;
 }
 
 function exited(r: ContainerRecord, s: ExitStatus): ContainerRecord {

@@ -39,7 +39,7 @@ function resources(r: LinuxContainerResources | undefined) {
     memorySwapLimitBytes: n(r.memorySwapLimitInBytes),
     oomScoreAdj: n(r.oomScoreAdj),
     hugepageLimits: r.hugepageLimits.map((h) => ({ pageSize: h.pageSize, limit: Number(h.limit) })),
-    unified: { ...r.unified },
+    ...(Object.keys(r.unified).length ? { unified: { ...r.unified } } : {}),
   };
 }
 

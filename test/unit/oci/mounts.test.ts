@@ -2,19 +2,11 @@ import { expect } from 'chai';
 import { isKind } from '../../../src/core/errors.js';
 import { buildMounts, cleanContainerPath, DEFAULT_MOUNTS } from '../../../src/oci/mounts.js';
 import type { MountInput } from '../../../src/oci/types.js';
+import { thrown } from '../../support/thrown.js';
 
 const POD = { podFilesDir: '/run/skiff/sandboxes/abc', shmPath: '/run/skiff/sandboxes/abc/shm', readonlyRootfs: false, privileged: false };
 const build = (mounts: MountInput[], extra: Partial<typeof POD> = {}) => buildMounts({ ...POD, ...extra, mounts });
 const dests = (r: ReturnType<typeof buildMounts>) => r.mounts.map((m) => m.destination);
-
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
 
 describe('oci/mounts', function () {
   it('gives the defaults, then the pod files and /dev/shm, with no CRI mounts', function () {

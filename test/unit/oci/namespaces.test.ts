@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { isKind } from '../../../src/core/errors.js';
 import { buildNamespaces, ownsUts } from '../../../src/oci/namespaces.js';
 import type { NamespacesInput } from '../../../src/oci/types.js';
+import { thrown } from '../../support/thrown.js';
 
 const POD: NamespacesInput = {
   network: { mode: 'pod', path: '/run/skiff/ns/p/net' },
@@ -9,15 +10,6 @@ const POD: NamespacesInput = {
   uts: { mode: 'pod', path: '/run/skiff/ns/p/uts' },
   pid: { mode: 'container' },
 };
-
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
 
 describe('oci/namespaces', function () {
   it('joins the pod net/ipc/uts, creates pid, mount and cgroup (pid CONTAINER)', function () {

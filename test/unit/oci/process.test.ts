@@ -1,15 +1,7 @@
 import { expect } from 'chai';
 import { isKind } from '../../../src/core/errors.js';
 import { DEFAULT_PATH, processArgs, processEnv, workingDir } from '../../../src/oci/process.js';
-
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
+import { thrown } from '../../support/thrown.js';
 
 describe('oci/process', function () {
   describe('processArgs', function () {

@@ -1,15 +1,7 @@
 import { expect } from 'chai';
 import { isKind } from '../../../src/core/errors.js';
 import { buildResources, oomScoreAdj } from '../../../src/oci/resources.js';
-
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
+import { thrown } from '../../support/thrown.js';
 
 describe('oci/resources', function () {
   it('sets nothing for no or zero resources', function () {

@@ -8,15 +8,7 @@ import {
   DEFAULT_CAPABILITIES,
   pathRestrictions,
 } from '../../../src/oci/security.js';
-
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
+import { thrown } from '../../support/thrown.js';
 
 describe('oci/security', function () {
   describe('capabilities', function () {

@@ -4,6 +4,7 @@ import { DEFAULT_PATH } from '../../../src/oci/process.js';
 import { DEFAULT_CAPABILITIES } from '../../../src/oci/security.js';
 import { buildSpec, criAnnotations, stopSignal } from '../../../src/oci/spec.js';
 import type { ContainerSpecInput } from '../../../src/oci/types.js';
+import { thrown } from '../../support/thrown.js';
 
 const NS = '/run/skiff/ns/p';
 
@@ -48,15 +49,6 @@ function input(over: Partial<ContainerSpecInput> = {}): ContainerSpecInput {
     },
     ...over,
   };
-}
-
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
 }
 
 describe('oci/spec', function () {

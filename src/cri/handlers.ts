@@ -25,6 +25,7 @@ import { listContainers, streamContainers } from './runtime/list-containers.js';
 import { containerStatus } from './runtime/container-status.js';
 import { reopenContainerLog } from './runtime/reopen-container-log.js';
 import { execSync } from './runtime/exec-sync.js';
+import { updateContainerResources } from './runtime/update-container-resources.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export type AnyUnary = UnaryHandler<any, any>;
@@ -60,6 +61,7 @@ export function handlers(s: Services): HandlerTable {
       ContainerStatus: containerStatus(s),
       ReopenContainerLog: reopenContainerLog(s),
       ExecSync: execSync(s),
+      UpdateContainerResources: updateContainerResources(s),
     },
     ImageService: {
       PullImage: pullImage(s),

@@ -9,6 +9,7 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import {
   ContainerConfig,
   ContainerState,
+  LinuxContainerResources,
   NamespaceMode,
   PodSandboxConfig,
   type ContainerStatusResponse,
@@ -190,7 +191,23 @@ describe('containers over the CRI socket', function () {
     expect(read('memory', 'memory.limit_in_bytes')).to.equal(String(64 << 20));
     expect(read('cpu', 'cpu.shares')).to.equal('512');
     expect(read('cpu', 'cpu.cfs_quota_us')).to.equal('50000');
+    await start(id);
+    await call(d.runtime, 'updateContainerResources', {
+      containerId: id,
+      linux: LinuxContainerResources.fromPartial({ cpuShares: 256n, memoryLimitInBytes: 128n << 20n }),
+      annotations: {},
+    });
+    expect(read('memory', 'memory.limit_in_bytes')).to.equal(String(128 << 20));
+    expect(read('cpu', 'cpu.shares')).to.equal('256');
     await call(d.runtime, 'removeContainer', { containerId: id });
+  });
+
+  it('reports a container the kernel killed for memory as OOMKilled', async function () {
+    const { status: s } = await run(['/bin/sh', '-c', 'x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done'], {
+      linux: { resources: { memoryLimitInBytes: 16n << 20n, memorySwapLimitInBytes: 16n << 20n } },
+    });
+    expect(s.reason).to.equal('OOMKilled');
+    expect(s.exitCode).to.equal(137);
   });
 
   it('execs in a running container: output, exit code, and a timeout that leaves nothing behind', async function () {

@@ -424,6 +424,16 @@ export class ContainerService implements LayerUsers {
     });
   }
 
+  /** UpdateContainerResources: the cgroup changes now; a created container starts with them. */
+  async updateResources(ctx: OpContext, id: string, resources: CriContainerPart['resources']): Promise<void> {
+    const r = this.get(id);
+    if (r.state === 'exited') throw failedPrecondition(`container ${r.id} has exited`);
+    const res = cgroupResources(resources);
+    if (!res) return;
+    await this.locks.run(r.id, () => this.d.cgroups.apply(ctx, r.cgroupPath, res));
+    ctx.log.info('container resources updated', { container: r.id, resources: res });
+  }
+
   /** The OCI runtime spec of the container's bundle (verbose ContainerStatus only: a file read). */
   spec(id: string): unknown {
     const r = this.get(id);

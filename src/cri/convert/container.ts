@@ -26,7 +26,7 @@ const PROPAGATION_ENUM = {
   rshared: MountPropagation.PROPAGATION_BIDIRECTIONAL,
 } as const;
 
-function resources(r: LinuxContainerResources | undefined) {
+export function toContainerResources(r: LinuxContainerResources | undefined) {
   if (!r) return undefined;
   const n = (b: bigint) => (b === 0n ? undefined : Number(b));
   return {
@@ -93,7 +93,7 @@ export function toCreateContainerInput(sandboxId: string, config: ContainerConfi
         if (m.image) throw invalidArgument(`mounts[${i}]: image volumes are not supported by skiff yet`);
         return { containerPath: m.containerPath, hostPath: m.hostPath, readonly: m.readonly, propagation };
       }),
-      ...(config.linux?.resources ? { resources: resources(config.linux.resources) } : {}),
+      ...(config.linux?.resources ? { resources: toContainerResources(config.linux.resources) } : {}),
       ...(stop ? { stopSignal: stop } : {}),
     },
   };

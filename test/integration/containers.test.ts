@@ -1,7 +1,7 @@
 // Containers over the CRI socket: images pulled from the local registry, run by skiff-init under
 // skiff-monitor in a pod of their own; lifecycle, logs, users, files, exec and restarts.
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -258,6 +258,22 @@ describe('containers over the CRI socket', function () {
     expect(readFileSync(`${path}.1`, 'utf8')).to.contain('F one').and.not.contain('two');
     expect(logOf(id, name)).to.contain('F two');
     await call(d.runtime, 'stopContainer', { containerId: id, timeout: 0n });
+  });
+
+  it('refuses an AppArmor profile on a node without AppArmor, and bad input, leaving nothing', async function () {
+    const before = (await call<object, { containers: unknown[] }>(d.runtime, 'listContainers', {})).containers.length;
+    const e = await expectCode(
+      create({ command: ['/bin/true'], linux: { securityContext: { apparmor: { profileType: 2, localhostRef: 'my-profile' } } } }),
+      grpcStatus.INVALID_ARGUMENT,
+    );
+    expect(e.details).to.contain('my-profile');
+    await expectCode(create({ command: ['/bin/true'], linux: { securityContext: { apparmorProfile: 'bogus' } } }), grpcStatus.INVALID_ARGUMENT);
+    await expectCode(create({ command: ['/bin/true'] }, `${reg.host}/skiff-test/not-pulled:1.0`), grpcStatus.NOT_FOUND);
+    await expectCode(create({ command: ['/bin/true'], mounts: [{ containerPath: 'relative', hostPath: '/tmp' }] }), grpcStatus.INVALID_ARGUMENT);
+    expect((await call<object, { containers: unknown[] }>(d.runtime, 'listContainers', {})).containers.length).to.equal(before);
+    expect(readdirSync(join(d.state, 'containers')).length).to.equal(before);
+    const { status: s } = await run(['/bin/true'], { linux: { securityContext: { apparmorProfile: 'runtime/default' } } });
+    expect(s.exitCode).to.equal(0);
   });
 
   it('refuses to start a container twice, and answers unknown ids with NotFound', async function () {

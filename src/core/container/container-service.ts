@@ -23,6 +23,7 @@ import type { SandboxService } from '../sandbox/sandbox-service.js';
 import type { NsMode, SandboxRecord } from '../sandbox/types.js';
 import type { ContainerExecutor, ExecResult, ExitStatus } from '../../runtime/executor.js';
 import type { ContainerMount, ContainerRecord, ContainerState } from './types.js';
+import { checkAppArmor, type AppArmorRequest } from './apparmor.js';
 
 /** What the CRI request decides; the rest comes from the pod and the image. */
 export type CriContainerPart = Pick<
@@ -59,6 +60,7 @@ export interface CreateContainerInput {
   readonly stdin: boolean;
   readonly pidMode: NsMode;
   readonly targetId: string;
+  readonly apparmor?: AppArmorRequest;
   readonly cri: CriContainerPart;
 }
 
@@ -137,6 +139,7 @@ export class ContainerService implements LayerUsers {
 
   async create(ctx: OpContext, input: CreateContainerInput): Promise<ContainerRecord> {
     if (!input.name) throw invalidArgument('config.metadata.name is empty');
+    checkAppArmor(input.apparmor);
     const pod = this.d.sandboxes.get(input.sandboxId);
     if (pod.state !== 'ready') throw failedPrecondition(`pod sandbox ${pod.id} is not ready`);
     this.executorFor(pod.spec.runtimeHandler);

@@ -9,7 +9,10 @@ import {
   type ContainerStatus,
   type LinuxContainerResources,
   type Mount,
+  type SecurityProfile,
+  SecurityProfile_ProfileType,
 } from '../../generated/runtime/v1/api.js';
+import { parseAppArmorString, type AppArmorRequest } from '../../core/container/apparmor.js';
 import { invalidArgument } from '../../core/errors.js';
 import type { ContainerFilter, CreateContainerInput } from '../../core/container/container-service.js';
 import type { ContainerRecord } from '../../core/container/types.js';
@@ -49,6 +52,20 @@ function signalName(s: Signal): string | undefined {
   return Signal[s]?.replace(/^SIGNAL_/, '');
 }
 
+/** The structured field wins over the deprecated string, as in kubelet. */
+function toAppArmor(p: SecurityProfile | undefined, legacy: string): AppArmorRequest | undefined {
+  if (p) {
+    if (p.profileType === SecurityProfile_ProfileType.Unconfined) return { type: 'unconfined' };
+    if (p.profileType === SecurityProfile_ProfileType.Localhost) {
+      if (!p.localhostRef) throw invalidArgument('apparmor: a Localhost profile needs localhost_ref');
+      return { type: 'localhost', name: p.localhostRef };
+    }
+    if (p.profileType === SecurityProfile_ProfileType.RuntimeDefault) return { type: 'runtime-default' };
+    throw invalidArgument(`apparmor: unknown profile type ${p.profileType}`);
+  }
+  return parseAppArmorString(legacy);
+}
+
 export function toCreateContainerInput(sandboxId: string, config: ContainerConfig | undefined): CreateContainerInput {
   if (!sandboxId) throw invalidArgument('pod_sandbox_id is empty');
   if (!config?.metadata) throw invalidArgument('config.metadata is missing');
@@ -68,6 +85,10 @@ export function toCreateContainerInput(sandboxId: string, config: ContainerConfi
     stdin: config.stdin,
     pidMode: ns.pid,
     targetId: ns.targetId,
+    ...(() => {
+      const a = toAppArmor(sc?.apparmor, sc?.apparmorProfile ?? '');
+      return a ? { apparmor: a } : {};
+    })(),
     cri: {
       command: config.command,
       args: config.args,

@@ -25,6 +25,7 @@ import { CniRunner } from './network/cni/runner.js';
 import { SandboxService } from './core/sandbox/sandbox-service.js';
 import { isSandboxRecord } from './core/sandbox/types.js';
 import type { RuntimeInfo } from './core/runtime-info.js';
+import type { EventBus } from './core/events.js';
 import { parseCidrList } from './util/cidr.js';
 
 /** kubelet's pod CIDR (its IPv4 part) wins over the configured subnet. */
@@ -44,6 +45,7 @@ export async function openSandboxService(
   log: Logger,
   helpers: HelperRunner,
   runtime: RuntimeInfo,
+  events: EventBus,
 ): Promise<{ sandboxes: SandboxService; cgroups: CgroupDriver }> {
   const subnet = podSubnet(config, runtime);
   let bridge: BridgeNetwork | undefined;
@@ -71,6 +73,7 @@ export async function openSandboxService(
     network,
     records: new RecordStore(paths.sandboxRecords, 'sandbox', 1, isSandboxRecord),
     handlers: () => runtime.handlerNames(),
+    events,
   });
   const pods = await sandboxes.load(ctx);
   await bridge?.init(
@@ -91,7 +94,7 @@ export async function openContainerService(
   config: Config,
   paths: Paths,
   helpers: HelperRunner,
-  deps: { sandboxes: SandboxService; images: ImageService; layers: LayerStore; cgroups: CgroupDriver },
+  deps: { sandboxes: SandboxService; images: ImageService; layers: LayerStore; cgroups: CgroupDriver; events: EventBus },
 ): Promise<ContainerService> {
   const handlers = new Map(
     Object.entries(config.runtimeHandlers).map(([name, h]) => [

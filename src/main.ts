@@ -14,6 +14,7 @@ import { probeHost } from './runtime/host-info.js';
 import { backgroundContext } from './core/context.js';
 import { isRuntimeSettings, RuntimeInfo } from './core/runtime-info.js';
 import { isSkiffError } from './core/errors.js';
+import { EventBus } from './core/events.js';
 import { openImageService } from './compose.js';
 import { openContainerService, openSandboxService } from './compose-sandboxes.js';
 import { imagesCommand } from './images-cli.js';
@@ -87,6 +88,7 @@ export async function main(argv: string[]): Promise<number> {
   let lock: DaemonLock | undefined;
   const gate = new ReadinessGate();
   let server: CriServer | undefined;
+  let events: EventBus | undefined;
   // Handlers go in before anything can announce readiness: a SIGTERM that arrives during start-up
   // (or right after "skiffd started" is read) is kept and acted on once the server runs.
   const signals = new SignalLatch();
@@ -109,11 +111,18 @@ export async function main(argv: string[]): Promise<number> {
     await runtime.load();
 
     const { images, layers } = await openImageService(config, paths, log, sys);
-    const { sandboxes, cgroups } = await openSandboxService(ctx, config, paths, log, helpers, runtime);
+    events = new EventBus(log);
+    const { sandboxes, cgroups } = await openSandboxService(ctx, config, paths, log, helpers, runtime, events);
     // Its exit watcher outlives start-up: it gets a context without a deadline.
-    const containers = await openContainerService(backgroundContext(log), config, paths, helpers, { sandboxes, images, layers, cgroups });
+    const containers = await openContainerService(backgroundContext(log), config, paths, helpers, {
+      sandboxes,
+      images,
+      layers,
+      cgroups,
+      events,
+    });
 
-    server = new CriServer({ log, gate }, handlers({ runtime, images, sandboxes, containers }));
+    server = new CriServer({ log, gate }, handlers({ runtime, images, sandboxes, containers, events }));
     await server.listen(socket);
     gate.open();
     log.info('skiffd started', {
@@ -135,6 +144,7 @@ export async function main(argv: string[]): Promise<number> {
   const signal = await signals.next();
   log.info('shutting down; containers keep running', { signal });
   gate.close();
+  events?.closeAll();
   try {
     await server.shutdown(config.shutdownTimeoutSeconds * 1000);
     await rm(socket, { force: true });

@@ -2,6 +2,7 @@
 // controller vs one tree) and in file names and units; callers speak in cgroup paths relative to a
 // hierarchy root ("/kubepods/burstable/pod<uid>") and in CRI's resource units, never in files.
 import type { OpContext } from '../core/context.js';
+import type { CgroupStats } from './stats.js';
 
 export type CgroupMode = 'v1' | 'v2' | 'hybrid';
 
@@ -80,4 +81,10 @@ export interface CgroupDriver {
    * when processes remain at the timeout. Succeeds at once when the cgroup does not exist.
    */
   killAll(ctx: OpContext, path: string, signal?: NodeJS.Signals, opts?: KillOptions): Promise<void>;
+
+  /**
+   * CPU, memory and pids usage of the cgroup (stats.ts), each control file read once.
+   * Synchronous like every cgroupfs access here. NotFound when the cgroup does not exist.
+   */
+  stats(path: string): CgroupStats;
 }

@@ -18,6 +18,7 @@ import {
 } from './cgroup-fs.js';
 import { killDeadline, signalUntilEmpty } from './kill.js';
 import { checkResources, hasResources, limitText } from './resources.js';
+import { readV1Stats, type CgroupStats } from './stats.js';
 import type { CgroupDriver, KillOptions, PidsOptions, PodResources, RemoveOptions } from './types.js';
 
 /** The hierarchies a pod cgroup is made in, when mounted. */
@@ -121,6 +122,15 @@ export class CgroupV1Driver implements CgroupDriver {
     const deadline = killDeadline(ctx, opts?.timeoutMs);
     // Union over hierarchies: remove() needs the cgroup empty in every one of them.
     await signalUntilEmpty(ctx, path, () => this.allPids(path, true), signal, deadline);
+  }
+
+  stats(path: string): CgroupStats {
+    checkCgroupPath(path);
+    const at = (controller: string) => {
+      const h = this.controllers.get(controller);
+      return h === undefined ? undefined : join(h, path);
+    };
+    return readV1Stats({ cpuacct: at('cpuacct'), memory: at('memory'), pids: at('pids') }, path);
   }
 
   private allPids(path: string, recursive: boolean): number[] {

@@ -26,6 +26,7 @@ import { containerStatus } from './runtime/container-status.js';
 import { reopenContainerLog } from './runtime/reopen-container-log.js';
 import { execSync } from './runtime/exec-sync.js';
 import { updateContainerResources } from './runtime/update-container-resources.js';
+import { getContainerEvents } from './runtime/get-container-events.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export type AnyUnary = UnaryHandler<any, any>;
@@ -62,6 +63,7 @@ export function handlers(s: Services): HandlerTable {
       ReopenContainerLog: reopenContainerLog(s),
       ExecSync: execSync(s),
       UpdateContainerResources: updateContainerResources(s),
+      GetContainerEvents: getContainerEvents(s),
     },
     ImageService: {
       PullImage: pullImage(s),

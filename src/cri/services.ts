@@ -3,10 +3,12 @@ import type { RuntimeInfo } from '../core/runtime-info.js';
 import type { ImageService } from '../core/image/image-service.js';
 import type { SandboxService } from '../core/sandbox/sandbox-service.js';
 import type { ContainerService } from '../core/container/container-service.js';
+import type { EventBus } from '../core/events.js';
 
 export interface Services {
   readonly runtime: RuntimeInfo;
   readonly images: ImageService;
   readonly sandboxes: SandboxService;
   readonly containers: ContainerService;
+  readonly events: EventBus;
 }

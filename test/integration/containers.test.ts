@@ -86,6 +86,30 @@ describe('containers over the CRI socket', function () {
     if (logDir) rmSync(logDir, { recursive: true, force: true });
   });
 
+  it('streams lifecycle events in order to two subscribers at once', async function () {
+    type Ev = { containerId: string; containerEventType: number; containersStatuses: { id: string }[] };
+    const collect = () => {
+      const got: Ev[] = [];
+      const stream = d.runtime.getContainerEvents({});
+      stream.on('data', (e: Ev) => got.push(e));
+      stream.on('error', () => {});
+      return { got, stream };
+    };
+    const [one, two] = [collect(), collect()];
+    await sleep(100);
+    const id = await create({ command: ['/bin/sh', '-c', 'exit 0'] });
+    await start(id);
+    await waitExited(id);
+    await call(d.runtime, 'removeContainer', { containerId: id });
+    for (let i = 0; i < 50 && (one.got.length < 4 || two.got.length < 4); i++) await sleep(20);
+    for (const { got, stream } of [one, two]) {
+      const mine = got.filter((e) => e.containerId === id);
+      expect(mine.map((e) => e.containerEventType)).to.deep.equal([0, 1, 2, 3]);
+      expect(mine[0]?.containersStatuses.map((c) => c.id)).to.include(id);
+      stream.cancel();
+    }
+  });
+
   it('runs a command to completion: states, times, exit code 0 and reason Completed', async function () {
     const id = await create({ command: ['/bin/sh', '-c', 'exit 0'] });
     let s = await status(id);

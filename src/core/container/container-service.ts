@@ -24,6 +24,7 @@ import type { NsMode, SandboxRecord } from '../sandbox/types.js';
 import type { ContainerExecutor, ExecResult, ExitStatus } from '../../runtime/executor.js';
 import type { ContainerMount, ContainerRecord, ContainerState } from './types.js';
 import { checkAppArmor, type AppArmorRequest } from './apparmor.js';
+import type { EventBus } from '../events.js';
 
 /** What the CRI request decides; the rest comes from the pod and the image. */
 export type CriContainerPart = Pick<
@@ -83,6 +84,7 @@ export interface ContainerServiceDeps {
   /** Executors of the named RuntimeClass handlers (runc, crun). */
   readonly handlers?: ReadonlyMap<string, ContainerExecutor>;
   readonly records: RecordStore<ContainerRecord>;
+  readonly events?: EventBus;
 }
 
 const nowNs = () => BigInt(Date.now()) * 1_000_000n;
@@ -250,6 +252,7 @@ export class ContainerService implements LayerUsers {
       this.byId.set(id, record);
       this.names.set(key, id);
       log.info('container created', { image: input.image });
+      this.d.events?.publish('created', id, pod.id);
       return record;
     });
   }
@@ -316,6 +319,7 @@ export class ContainerService implements LayerUsers {
         });
         await this.save({ ...r, state: 'running', startedAt, pid: started.pid, pidStartTime: started.startTime, monitorPid: started.monitorPid });
         ctx.log.info('container started', { container: r.id, pid: started.pid });
+        this.d.events?.publish('started', r.id, r.sandboxId);
       } catch (e) {
         const err = toSkiffError(e);
         await this.save({ ...r, state: 'exited', startedAt: nowNs(), finishedAt: nowNs(), exitCode: 128, reason: 'StartError', message: err.message });
@@ -347,6 +351,7 @@ export class ContainerService implements LayerUsers {
       if (!r || r.state === 'exited') return;
       await this.save(exited(r, status));
       ctx.log.info('container exited', { container: id, exitCode: status.exitCode, oomKilled: status.oomKilled });
+      this.d.events?.publish('stopped', r.id, r.sandboxId);
     });
     for (const w of this.exitWaiters.get(id) ?? []) w();
     this.exitWaiters.delete(id);
@@ -399,6 +404,7 @@ export class ContainerService implements LayerUsers {
       this.byId.delete(r.id);
       this.names.delete(this.key(r.sandboxId, r.name, r.attempt));
       ctx.log.info('container removed', { container: r.id });
+      this.d.events?.publish('deleted', r.id, r.sandboxId);
     });
   }
 

@@ -21,6 +21,7 @@ import { newSandboxId, type SandboxId } from '../ids.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import type { PodNetwork } from './pod-network.js';
 import { nameKey, type SandboxRecord, type SandboxSpec, type SandboxState } from './types.js';
+import type { EventBus } from '../events.js';
 
 export interface SandboxServiceDeps {
   readonly nsDir: string;
@@ -32,6 +33,7 @@ export interface SandboxServiceDeps {
   readonly records: RecordStore<SandboxRecord>;
   /** Runtime handler names the node serves ("" is the default). */
   readonly handlers: () => readonly string[];
+  readonly events?: EventBus;
 }
 
 export interface SandboxFilter {
@@ -190,6 +192,8 @@ export class SandboxService {
       this.byId.set(id, record);
       step('record');
       log.info('pod sandbox ready', { ip: network?.ip ?? '(host network)', cgroup: cgroupPath, steps });
+      this.d.events?.publish('created', id, id);
+      this.d.events?.publish('started', id, id);
       return record;
     });
   }
@@ -240,6 +244,7 @@ export class SandboxService {
       await this.d.records.put(r.id, next);
       this.byId.set(r.id, next);
       ctx.log.info('pod sandbox stopped', { pod: r.id });
+      this.d.events?.publish('stopped', r.id, r.id);
     });
   }
 
@@ -260,6 +265,7 @@ export class SandboxService {
       this.byId.delete(r.id);
       this.names.delete(nameKey(r.spec));
       ctx.log.info('pod sandbox removed', { pod: r.id });
+      this.d.events?.publish('deleted', r.id, r.id);
     });
   }
 

@@ -1,0 +1,162 @@
+// The numbers CRI stats need, read from a cgroup's files. Pure readers over directories, so the
+// drivers pass in real hierarchies and tests pass in fake trees. Each file is read once per call
+// (synchronously, like the rest of cgroup-fs: a cgroupfs read is an in-kernel copy of a few µs).
+//
+// The derived figures follow cadvisor and containerd, because kubelet's eviction thresholds and
+// `kubectl top` were tuned against them:
+//   working set = usage − inactive file pages, floored at 0;
+//   available   = limit − working set, only when a limit is set (v1: not the huge "unlimited" value);
+//   v1 swap     = memsw usage − memory usage (memsw counts memory + swap).
+import { notFound } from '../core/errors.js';
+import { readControl } from './cgroup-fs.js';
+
+export interface CgroupStats {
+  /** When the files were read: Unix nanoseconds (wall clock, nanosecond resolution, monotonic). */
+  timestampNs: bigint;
+  cpu: { usageCoreNanoSeconds: bigint };
+  memory: {
+    usageBytes: bigint;
+    workingSetBytes: bigint;
+    /** v1 total_rss, v2 anon. */
+    rssBytes: bigint;
+    pageFaults: bigint;
+    majorPageFaults: bigint;
+    /** limit − working set (0 when over); absent without a limit. */
+    availableBytes?: bigint;
+    limitBytes?: bigint;
+    /** Absent without swap accounting (no memsw / memory.swap.current file). */
+    swapUsageBytes?: bigint;
+  };
+  pids: { current: number };
+}
+
+/** The directories one v1 cgroup has in the hierarchies stats read; an absent one reads as zeros. */
+export interface V1StatsDirs {
+  cpuacct?: string;
+  memory?: string;
+  pids?: string;
+}
+
+/** Clock for the sample time; tests pass a fixed one. */
+export type NowNs = () => bigint;
+
+// Wall clock at nanosecond resolution: Date.now() has milliseconds, too coarse for a rate over a
+// short interval; hrtime has no epoch. Anchor hrtime to the wall clock once.
+const ANCHOR_WALL_NS = BigInt(Date.now()) * 1_000_000n;
+const ANCHOR_HR_NS = process.hrtime.bigint();
+
+/** Unix nanoseconds that never go backwards within the process. */
+export function nowNs(): bigint {
+  return ANCHOR_WALL_NS + (process.hrtime.bigint() - ANCHOR_HR_NS);
+}
+
+/**
+ * v1 writes PAGE_COUNTER_MAX rounded to the page size (9223372036854771712) for "no limit";
+ * containerd and cadvisor treat anything above 2^62 as unlimited.
+ */
+const V1_UNLIMITED_ABOVE = 1n << 62n;
+
+/** "key value" lines (memory.stat, cpu.stat) → key → value; lines that are not two fields are skipped. */
+export function parseFlatKeyed(text: string | undefined): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  if (!text) return out;
+  for (const line of text.split('\n')) {
+    const sp = line.indexOf(' ');
+    if (sp <= 0) continue;
+    const v = toBigint(line.slice(sp + 1));
+    if (v !== undefined) out.set(line.slice(0, sp), v);
+  }
+  return out;
+}
+
+/** A single-number control file; undefined when absent or not a number ("max"). */
+export function parseCounter(text: string | undefined): bigint | undefined {
+  return text === undefined ? undefined : toBigint(text);
+}
+
+function toBigint(s: string): bigint | undefined {
+  const t = s.trim();
+  return /^\d+$/.test(t) ? BigInt(t) : undefined;
+}
+
+/** The memory figures every layout shares once its raw values are known. */
+function memoryFigures(
+  usage: bigint,
+  inactiveFile: bigint,
+  limit: bigint | undefined,
+): { workingSetBytes: bigint; availableBytes?: bigint } {
+  const workingSetBytes = usage > inactiveFile ? usage - inactiveFile : 0n;
+  if (limit === undefined) return { workingSetBytes };
+  return { workingSetBytes, availableBytes: limit > workingSetBytes ? limit - workingSetBytes : 0n };
+}
+
+/**
+ * Stats of a v1 cgroup from its directories in the cpuacct, memory and pids hierarchies.
+ * NotFound when none of them exists (the cgroup is gone).
+ */
+export function readV1Stats(dirs: V1StatsDirs, path: string, now: NowNs = nowNs): CgroupStats {
+  const timestampNs = now();
+  const cpuUsage = dirs.cpuacct === undefined ? undefined : readControl(dirs.cpuacct, 'cpuacct.usage');
+  const mem = dirs.memory;
+  const memUsageText = mem === undefined ? undefined : readControl(mem, 'memory.usage_in_bytes');
+  const pidsText = dirs.pids === undefined ? undefined : readControl(dirs.pids, 'pids.current');
+  if (cpuUsage === undefined && memUsageText === undefined && pidsText === undefined) {
+    throw notFound(`cgroup ${path} does not exist`);
+  }
+  const stat = parseFlatKeyed(mem === undefined ? undefined : readControl(mem, 'memory.stat'));
+  const rawLimit = parseCounter(mem === undefined ? undefined : readControl(mem, 'memory.limit_in_bytes'));
+  const limit = rawLimit === undefined || rawLimit > V1_UNLIMITED_ABOVE ? undefined : rawLimit;
+  const memsw = parseCounter(mem === undefined ? undefined : readControl(mem, 'memory.memsw.usage_in_bytes'));
+  const usage = parseCounter(memUsageText) ?? 0n;
+  const memory: CgroupStats['memory'] = {
+    usageBytes: usage,
+    ...memoryFigures(usage, stat.get('total_inactive_file') ?? 0n, limit),
+    rssBytes: stat.get('total_rss') ?? 0n,
+    pageFaults: stat.get('total_pgfault') ?? 0n,
+    majorPageFaults: stat.get('total_pgmajfault') ?? 0n,
+  };
+  if (limit !== undefined) memory.limitBytes = limit;
+  if (memsw !== undefined) memory.swapUsageBytes = memsw > usage ? memsw - usage : 0n;
+  return {
+    timestampNs,
+    cpu: { usageCoreNanoSeconds: parseCounter(cpuUsage) ?? 0n },
+    memory,
+    pids: { current: Number(parseCounter(pidsText) ?? 0n) },
+  };
+}
+
+/**
+ * Stats of a v2 cgroup from its one directory. A controller that is not enabled there has no
+ * files and reads as zeros (the root cgroup has no memory.current either). NotFound when the
+ * cgroup is gone.
+ */
+export function readV2Stats(dir: string, path: string, now: NowNs = nowNs): CgroupStats {
+  const timestampNs = now();
+  const cpuStatText = readControl(dir, 'cpu.stat');
+  const currentText = readControl(dir, 'memory.current');
+  const pidsText = readControl(dir, 'pids.current');
+  // cpu.stat is always there (the kernel adds it to every cgroup, even without the cpu controller).
+  if (cpuStatText === undefined && currentText === undefined && pidsText === undefined) {
+    throw notFound(`cgroup ${path} does not exist`);
+  }
+  const cpuStat = parseFlatKeyed(cpuStatText);
+  const stat = parseFlatKeyed(readControl(dir, 'memory.stat'));
+  const limit = parseCounter(readControl(dir, 'memory.max'));
+  const swap = parseCounter(readControl(dir, 'memory.swap.current'));
+  const usage = parseCounter(currentText) ?? 0n;
+  const memory: CgroupStats['memory'] = {
+    usageBytes: usage,
+    ...memoryFigures(usage, stat.get('inactive_file') ?? 0n, limit),
+    rssBytes: stat.get('anon') ?? 0n,
+    pageFaults: stat.get('pgfault') ?? 0n,
+    majorPageFaults: stat.get('pgmajfault') ?? 0n,
+  };
+  if (limit !== undefined) memory.limitBytes = limit;
+  if (swap !== undefined) memory.swapUsageBytes = swap;
+  return {
+    timestampNs,
+    cpu: { usageCoreNanoSeconds: (cpuStat.get('usage_usec') ?? 0n) * 1000n },
+    memory,
+    pids: { current: Number(parseCounter(pidsText) ?? 0n) },
+  };
+}

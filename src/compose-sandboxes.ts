@@ -13,8 +13,6 @@ import { isContainerRecord } from './core/container/types.js';
 import { BuiltinExecutor } from './runtime/container-executor.js';
 import { OciCliExecutor } from './runtime/oci-cli-executor.js';
 import { join } from 'node:path';
-import { Ipam } from './network/ipam.js';
-import { HostportManager } from './network/hostport.js';
 import { BridgeNetwork } from './network/bridge-network.js';
 import type { HelperRunner } from './runtime/helper-exec.js';
 import { RecordStore } from './state/record-store.js';
@@ -28,14 +26,17 @@ import type { RuntimeInfo } from './core/runtime-info.js';
 import type { EventBus } from './core/events.js';
 import { parseCidrList } from './util/cidr.js';
 
+/** The IPv4 part of a pod CIDR list, if any. */
+function podSubnetOf(cidrs: string): string | undefined {
+  const parsed = parseCidrList(cidrs || '');
+  if (typeof parsed === 'string') return undefined;
+  const v4 = parsed.find((c) => c.family === 4);
+  return v4 ? `${v4.address}/${v4.prefix}` : undefined;
+}
+
 /** kubelet's pod CIDR (its IPv4 part) wins over the configured subnet. */
 function podSubnet(config: Config, runtime: RuntimeInfo): string {
-  const fromKubelet = parseCidrList(runtime.podCidr || '');
-  if (typeof fromKubelet !== 'string') {
-    const v4 = fromKubelet.find((c) => c.family === 4);
-    if (v4) return `${v4.address}/${v4.prefix}`;
-  }
-  return config.network.subnet;
+  return podSubnetOf(runtime.podCidr) ?? config.network.subnet;
 }
 
 export async function openSandboxService(
@@ -58,8 +59,9 @@ export async function openSandboxService(
     bridge = new BridgeNetwork({
       bridge: config.network.bridge,
       mtu: config.network.mtu,
-      ipam: new Ipam(paths.ipamDir, subnet),
-      hostports: new HostportManager({ bridge: config.network.bridge, subnet, chainPrefix: config.network.chainPrefix }),
+      subnet,
+      ipamDir: paths.ipamDir,
+      chainPrefix: config.network.chainPrefix,
     });
     network = new BridgePodNetwork(bridge);
   }
@@ -84,6 +86,20 @@ export async function openSandboxService(
   );
   await sandboxes.reconcile(ctx);
   runtime.useNetwork(network);
+  const built = bridge;
+  if (built) {
+    // kubelet sends the node's pod CIDR after it starts; with no pod on the node yet, the
+    // built-in network moves to it at once (otherwise at the next start of skiffd).
+    runtime.onPodCidrChange(async (c, cidr) => {
+      const v4 = podSubnetOf(cidr);
+      if (!v4 || v4 === built.subnet) return;
+      if (sandboxes.list().length > 0) {
+        c.log.warn('pod CIDR changed while pods exist; the built-in network moves at the next start of skiffd', { podCidr: cidr });
+        return;
+      }
+      await built.setSubnet(c, v4);
+    });
+  }
   log.debug('pod network ready', { mode: config.network.mode, bridge: config.network.bridge, subnet, pods: pods.length });
   return { sandboxes, cgroups };
 }

@@ -56,6 +56,13 @@ export class RuntimeInfo {
     private network: NetworkReadiness = NO_NETWORK_BACKEND,
   ) {}
 
+  private podCidrHook: ((ctx: OpContext, podCidr: string) => Promise<void>) | undefined;
+
+  /** Called after a new pod CIDR is recorded (the built-in network may move to it). */
+  onPodCidrChange(hook: (ctx: OpContext, podCidr: string) => Promise<void>): void {
+    this.podCidrHook = hook;
+  }
+
   /** The network backend is built after the settings load (it needs the pod CIDR). */
   useNetwork(network: NetworkReadiness): void {
     this.network = network;
@@ -125,5 +132,6 @@ export class RuntimeInfo {
     await this.store.put(SETTINGS_ID, next);
     this.settings = next;
     ctx.log.info('pod CIDR recorded', { podCidr: cidr });
+    await this.podCidrHook?.(ctx, cidr);
   }
 }

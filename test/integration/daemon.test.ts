@@ -1,11 +1,13 @@
 // The daemon as kubelet and crictl meet it: over the real socket, started from the built binary.
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { uniqueNetwork } from '../support/host-state.js';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import {
   CgroupDriver,
+  PodSandboxConfig,
   type RuntimeConfigResponse,
   type StatusResponse,
   type VersionResponse,
@@ -108,13 +110,25 @@ describe('skiffd start-up and shutdown', function () {
     await d.cleanup();
   });
 
-  it('keeps the pod CIDR recorded by UpdateRuntimeConfig across a restart', async function () {
+  it('moves the built-in network to the pod CIDR kubelet sends, and keeps it across a restart', async function () {
     await d.start();
-    await call(d.runtime, 'updateRuntimeConfig', { runtimeConfig: { networkConfig: { podCidr: '10.244.3.0/24' } } });
+    // A /24 of this run's own, as kubelet would hand out one per node.
+    const podCidr = uniqueNetwork().subnet;
+    await call(d.runtime, 'updateRuntimeConfig', { runtimeConfig: { networkConfig: { podCidr } } });
+    const gw = podCidr.replace(/\.0\/24$/, '.1/24');
+    const addrs = () => execFileSync('ip', ['-4', '-o', 'addr', 'show', 'dev', d.net.bridge]).toString();
+    expect(addrs()).to.contain(gw);
+    expect(addrs()).to.not.contain(d.net.subnet.replace(/\.0\/24$/, '.1/24'));
+    const pod = PodSandboxConfig.fromPartial({ metadata: { name: 'cidr', namespace: 'default', uid: 'uid-cidr', attempt: 0 } });
+    const { podSandboxId } = await call<object, { podSandboxId: string }>(d.runtime, 'runPodSandbox', { config: pod, runtimeHandler: '' });
+    const st = await call<object, { status?: { network?: { ip: string } } }>(d.runtime, 'podSandboxStatus', { podSandboxId, verbose: false });
+    expect(st.status?.network?.ip.startsWith(podCidr.replace(/\.0\/24$/, '.'))).to.equal(true);
+    await call(d.runtime, 'removePodSandbox', { podSandboxId });
     expect(await d.stop()).to.equal(0);
     await d.start();
     const s = await call<object, StatusResponse>(d.runtime, 'status', { verbose: true });
-    expect(JSON.parse(s.info.runtimeConfig ?? '{}')).to.deep.equal({ podCidr: '10.244.3.0/24' });
+    expect(JSON.parse(s.info.runtimeConfig ?? '{}')).to.deep.equal({ podCidr });
+    expect(addrs()).to.contain(gw);
   });
 
   it('replaces a stale socket left by a daemon that died', async function () {

@@ -1,15 +1,15 @@
-// Interface addresses: add one (idempotently), list them.
+// Interface addresses: add one (idempotently), remove one, list them.
 import { constants } from 'node:os';
 import { attr, decodeAttrs, readString, readU32, type Attr, type NetlinkMessage } from './codec.js';
 import {
   AF_INET, AF_INET6, AF_UNSPEC, IFA_ADDRESS, IFA_BROADCAST, IFA_F_NODAD, IFA_FLAGS, IFA_LABEL,
-  IFA_LOCAL, NLM_F_CREATE, NLM_F_EXCL, RT_SCOPE_UNIVERSE, RTM_GETADDR, RTM_NEWADDR,
+  IFA_LOCAL, NLM_F_CREATE, NLM_F_EXCL, RT_SCOPE_UNIVERSE, RTM_DELADDR, RTM_GETADDR, RTM_NEWADDR,
 } from './constants.js';
 import { bytesToIp, ipv4Broadcast, type CidrBytes } from './ip-codec.js';
 import type { NetlinkRequest, NetlinkSocket } from './socket.js';
 import { decodeIfAddr, encodeIfAddr, IFADDRMSG_LEN } from './structs.js';
 
-const { EEXIST } = constants.errno;
+const { EADDRNOTAVAIL, EEXIST } = constants.errno;
 
 export interface Address {
   readonly index: number;
@@ -72,4 +72,16 @@ export function listAddresses(sock: NetlinkSocket, filter: { index?: number; fam
     if (addr && (filter.index === undefined || addr.index === filter.index)) out.push(addr);
   }
   return out;
+}
+
+/** Removes an address from a link; one that is not there is fine. */
+export function deleteAddressRequest(index: number, cidr: CidrBytes, what: string): NetlinkRequest {
+  return {
+    type: RTM_DELADDR,
+    flags: 0,
+    header: encodeIfAddr({ family: cidr.family, prefixLen: cidr.prefix, flags: 0, scope: RT_SCOPE_UNIVERSE, index }),
+    attrs: [attr.bytes(IFA_LOCAL, cidr.bytes), attr.bytes(IFA_ADDRESS, cidr.bytes)],
+    what,
+    tolerate: [EADDRNOTAVAIL],
+  };
 }

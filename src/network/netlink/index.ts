@@ -6,5 +6,5 @@ export { ensureBridge, type BridgeSpec } from './bridge.js';
 export { createVethIntoNetns, type VethPair, type VethSpec } from './veth.js';
 export { configurePodInterface, type PodInterface, type PodInterfaceSpec } from './pod-interface.js';
 export { deleteLink, linkByName, listLinks, setLink, type Link, type LinkChange, type LinkRef } from './links.js';
-export { listAddresses, type Address } from './addresses.js';
+export { deleteAddressRequest, listAddresses, type Address } from './addresses.js';
 export { listRoutes, type Route } from './routes.js';

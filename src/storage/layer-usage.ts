@@ -1,0 +1,208 @@
+// Disk usage of containers' writable layers, for CRI ContainerStats (writable_layer) and
+// ImageFsInfo's container filesystem. Walking a tree costs a stat per file, far too much for the
+// request path (ListContainerStats over 200 containers), so a background scanner walks the
+// tracked directories one at a time and get() only reads the last result.
+//
+// The walk is bounded so it never competes with real work: at most `concurrency` fs calls in
+// flight (libuv has 4 threads, which image pulls and overlay mounts also need), and a pause
+// after every `entriesPerSlice` entries. Like `du -x`: symlinks are counted, never followed;
+// directories on another device (a mount inside the tree) are skipped; a hard-linked file counts
+// once.
+import type { Stats } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
+
+export interface LayerUsage {
+  /** Sum of st_blocks × 512 over the tree: what the files take on disk, not their sizes. */
+  usedBytes: bigint;
+  /** Entries in the tree, the root included. */
+  inodesUsed: bigint;
+  /** When the scan finished: Unix nanoseconds. */
+  timestampNs: bigint;
+}
+
+export interface LayerUsageScannerOptions {
+  /** Entries stat'ed between two pauses. Default 1000. */
+  entriesPerSlice?: number;
+  /** The pause after a slice; 0 yields one event-loop turn. Default 0. */
+  slicePauseMs?: number;
+  /** fs calls in flight at once. Default 2. */
+  concurrency?: number;
+  /** Told about a scan that failed for another reason than the directory being gone. */
+  onError?: (id: string, dir: string, err: unknown) => void;
+}
+
+interface Tracked {
+  readonly dir: string;
+}
+
+/** Why a walk stopped early: untracked, re-tracked elsewhere, or the scanner stopped. */
+const ABANDONED = Symbol('abandoned');
+
+export class LayerUsageScanner {
+  /** Object identity is the generation: a walk of an entry that was replaced is thrown away. */
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly results = new Map<string, LayerUsage>();
+  /** Entries a round has walked (or tried to) at least once: "new" means not in here. */
+  private readonly attempted = new WeakSet<Tracked>();
+  private readonly slice: number;
+  private readonly pauseMs: number;
+  private readonly concurrency: number;
+  private readonly onError: ((id: string, dir: string, err: unknown) => void) | undefined;
+  private intervalMs: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+
+  constructor(opts: LayerUsageScannerOptions = {}) {
+    this.slice = Math.max(1, opts.entriesPerSlice ?? 1000);
+    this.pauseMs = Math.max(0, opts.slicePauseMs ?? 0);
+    this.concurrency = Math.max(1, opts.concurrency ?? 2);
+    this.onError = opts.onError;
+  }
+
+  /** Starts (or replaces) tracking `dir` under `id`; a started scanner measures it soon. */
+  track(id: string, dir: string): void {
+    const cur = this.tracked.get(id);
+    if (cur?.dir === dir) return;
+    this.tracked.set(id, { dir });
+    this.results.delete(id);
+    this.kick();
+  }
+
+  untrack(id: string): void {
+    this.tracked.delete(id);
+    this.results.delete(id);
+  }
+
+  /** The last finished scan of `id`; memory only. undefined before the first scan finishes. */
+  get(id: string): LayerUsage | undefined {
+    return this.results.get(id);
+  }
+
+  /** Rescans every tracked directory every `intervalMs` (measured from the end of a round). */
+  start(intervalMs: number): void {
+    this.intervalMs = Math.max(1, intervalMs);
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.runRound(false);
+  }
+
+  /** Stops the rescans; resolves when the walk in progress has given up. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** One round over every tracked directory now, e.g. in tests or after a container stopped. */
+  async scanAll(): Promise<void> {
+    await this.running;
+    await this.round(false, true);
+  }
+
+  /** A newly tracked directory is measured at once rather than at the next interval. */
+  private kick(): void {
+    if (this.stopped || this.running) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.runRound(true);
+  }
+
+  private runRound(onlyNew: boolean): void {
+    this.running = this.round(onlyNew, false).finally(() => {
+      this.running = undefined;
+      this.arm();
+    });
+  }
+
+  private arm(): void {
+    if (this.stopped || this.intervalMs === undefined) return;
+    // Tracked while the round ran: measure those first.
+    if ([...this.tracked.values()].some((t) => !this.attempted.has(t))) {
+      this.runRound(true);
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.runRound(false);
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  private async round(onlyNew: boolean, force: boolean): Promise<void> {
+    for (const [id, t] of [...this.tracked]) {
+      if (!force && this.stopped) return;
+      if (onlyNew && this.attempted.has(t)) continue;
+      if (this.tracked.get(id) !== t) continue;
+      this.attempted.add(t);
+      try {
+        const usage = await this.measure(id, t, force);
+        if (usage === undefined) this.results.delete(id);
+        else if (this.tracked.get(id) === t) this.results.set(id, usage);
+      } catch (e) {
+        if (e === ABANDONED) continue;
+        this.results.delete(id);
+        this.onError?.(id, t.dir, e);
+      }
+    }
+  }
+
+  /** The usage of t's tree; undefined when its root is gone. Throws ABANDONED when t is stale. */
+  private async measure(id: string, t: Tracked, force: boolean): Promise<LayerUsage | undefined> {
+    const root = await statOrUndefined(t.dir);
+    if (root === undefined) return undefined;
+    let bytes = root.blocks * 512;
+    let inodes = 1;
+    const dev = root.dev;
+    const linked = new Set<number>();
+    const pending = root.isDirectory() ? [t.dir] : [];
+    let budget = this.slice;
+    while (pending.length > 0) {
+      const dir = pending.pop()!;
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch {
+        continue; // removed or unreadable meanwhile: a layer in use changes under us
+      }
+      for (let i = 0; i < names.length; i += this.concurrency) {
+        const batch = names.slice(i, i + this.concurrency).map((n) => join(dir, n));
+        const stats = await Promise.all(batch.map(statOrUndefined));
+        for (let k = 0; k < batch.length; k++) {
+          const st = stats[k];
+          if (st === undefined || st.dev !== dev) continue;
+          if (st.nlink > 1 && !st.isDirectory()) {
+            if (linked.has(st.ino)) continue;
+            linked.add(st.ino);
+          }
+          bytes += st.blocks * 512;
+          inodes++;
+          if (st.isDirectory()) pending.push(batch[k]!);
+        }
+        budget -= batch.length;
+        if (budget <= 0) {
+          budget = this.slice;
+          await (this.pauseMs > 0 ? sleep(this.pauseMs) : yieldToLoop());
+          if (this.tracked.get(id) !== t || (this.stopped && !force)) throw ABANDONED;
+        }
+      }
+    }
+    return {
+      usedBytes: BigInt(bytes),
+      inodesUsed: BigInt(inodes),
+      timestampNs: BigInt(Date.now()) * 1_000_000n,
+    };
+  }
+}
+
+/** lstat, never following a symlink; undefined when the entry vanished or cannot be read. */
+async function statOrUndefined(path: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(path);
+  } catch {
+    return undefined;
+  }
+}

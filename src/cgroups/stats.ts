@@ -7,8 +7,9 @@
 //   working set = usage − inactive file pages, floored at 0;
 //   available   = limit − working set, only when a limit is set (v1: not the huge "unlimited" value);
 //   v1 swap     = memsw usage − memory usage (memsw counts memory + swap).
-import { notFound } from '../core/errors.js';
-import { readControl } from './cgroup-fs.js';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import { hasErrno, notFound, toSkiffError } from '../core/errors.js';
 
 export interface CgroupStats {
   /** When the files were read: Unix nanoseconds (wall clock, nanosecond resolution, monotonic). */
@@ -56,6 +57,46 @@ export function nowNs(): bigint {
  */
 const V1_UNLIMITED_ABOVE = 1n << 62n;
 
+/**
+ * One reused buffer for every stats read (all synchronous, so never shared between two reads):
+ * open/read/close into it costs half of readFileSync, which adds an fstat and a fresh buffer per
+ * file, and a ListContainerStats reads six files per container.
+ */
+let readBuf = Buffer.allocUnsafeSlow(16 * 1024);
+
+/** A control file's text, or undefined when it does not exist (cgroup gone, controller off). */
+export function readStatFile(dir: string, file: string): string | undefined {
+  const path = join(dir, file);
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    if (hasErrno(e, 'ENOENT')) return undefined;
+    throw toSkiffError(e, `reading ${path}`);
+  }
+  try {
+    let len = 0;
+    for (;;) {
+      if (len === readBuf.length) {
+        const bigger = Buffer.allocUnsafeSlow(readBuf.length * 2);
+        readBuf.copy(bigger, 0, 0, len);
+        readBuf = bigger;
+      }
+      const n = readSync(fd, readBuf, len, readBuf.length - len, null);
+      if (n === 0) break;
+      len += n;
+    }
+    // Control files are ASCII; latin1 skips the UTF-8 validation.
+    return readBuf.toString('latin1', 0, len);
+  } catch (e) {
+    // ENODEV: the cgroup was removed between open and read.
+    if (hasErrno(e, 'ENODEV') || hasErrno(e, 'ENOENT')) return undefined;
+    throw toSkiffError(e, `reading ${path}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** "key value" lines (memory.stat, cpu.stat) → key → value; lines that are not two fields are skipped. */
 export function parseFlatKeyed(text: string | undefined): Map<string, bigint> {
   const out = new Map<string, bigint>();
@@ -96,17 +137,17 @@ function memoryFigures(
  */
 export function readV1Stats(dirs: V1StatsDirs, path: string, now: NowNs = nowNs): CgroupStats {
   const timestampNs = now();
-  const cpuUsage = dirs.cpuacct === undefined ? undefined : readControl(dirs.cpuacct, 'cpuacct.usage');
+  const cpuUsage = dirs.cpuacct === undefined ? undefined : readStatFile(dirs.cpuacct, 'cpuacct.usage');
   const mem = dirs.memory;
-  const memUsageText = mem === undefined ? undefined : readControl(mem, 'memory.usage_in_bytes');
-  const pidsText = dirs.pids === undefined ? undefined : readControl(dirs.pids, 'pids.current');
+  const memUsageText = mem === undefined ? undefined : readStatFile(mem, 'memory.usage_in_bytes');
+  const pidsText = dirs.pids === undefined ? undefined : readStatFile(dirs.pids, 'pids.current');
   if (cpuUsage === undefined && memUsageText === undefined && pidsText === undefined) {
     throw notFound(`cgroup ${path} does not exist`);
   }
-  const stat = parseFlatKeyed(mem === undefined ? undefined : readControl(mem, 'memory.stat'));
-  const rawLimit = parseCounter(mem === undefined ? undefined : readControl(mem, 'memory.limit_in_bytes'));
+  const stat = parseFlatKeyed(mem === undefined ? undefined : readStatFile(mem, 'memory.stat'));
+  const rawLimit = parseCounter(mem === undefined ? undefined : readStatFile(mem, 'memory.limit_in_bytes'));
   const limit = rawLimit === undefined || rawLimit > V1_UNLIMITED_ABOVE ? undefined : rawLimit;
-  const memsw = parseCounter(mem === undefined ? undefined : readControl(mem, 'memory.memsw.usage_in_bytes'));
+  const memsw = parseCounter(mem === undefined ? undefined : readStatFile(mem, 'memory.memsw.usage_in_bytes'));
   const usage = parseCounter(memUsageText) ?? 0n;
   const memory: CgroupStats['memory'] = {
     usageBytes: usage,
@@ -132,17 +173,17 @@ export function readV1Stats(dirs: V1StatsDirs, path: string, now: NowNs = nowNs)
  */
 export function readV2Stats(dir: string, path: string, now: NowNs = nowNs): CgroupStats {
   const timestampNs = now();
-  const cpuStatText = readControl(dir, 'cpu.stat');
-  const currentText = readControl(dir, 'memory.current');
-  const pidsText = readControl(dir, 'pids.current');
+  const cpuStatText = readStatFile(dir, 'cpu.stat');
+  const currentText = readStatFile(dir, 'memory.current');
+  const pidsText = readStatFile(dir, 'pids.current');
   // cpu.stat is always there (the kernel adds it to every cgroup, even without the cpu controller).
   if (cpuStatText === undefined && currentText === undefined && pidsText === undefined) {
     throw notFound(`cgroup ${path} does not exist`);
   }
   const cpuStat = parseFlatKeyed(cpuStatText);
-  const stat = parseFlatKeyed(readControl(dir, 'memory.stat'));
-  const limit = parseCounter(readControl(dir, 'memory.max'));
-  const swap = parseCounter(readControl(dir, 'memory.swap.current'));
+  const stat = parseFlatKeyed(readStatFile(dir, 'memory.stat'));
+  const limit = parseCounter(readStatFile(dir, 'memory.max'));
+  const swap = parseCounter(readStatFile(dir, 'memory.swap.current'));
   const usage = parseCounter(currentText) ?? 0n;
   const memory: CgroupStats['memory'] = {
     usageBytes: usage,

@@ -28,6 +28,13 @@ export interface CaptureOptions {
 type Exit = { code: number | null; signal: number | null };
 const waiting = new Map<number, (e: Exit) => void>();
 let listening = false;
+/**
+ * While children are pending: signal listeners do not keep Node's event loop alive, so without a
+ * ref'd handle a daemon waiting only for a child's exit would simply end (seen: exit 0, no output).
+ * The timer also re-checks now and then, in case a SIGCHLD was coalesced away.
+ */
+let keepAlive: NodeJS.Timeout | undefined;
+const SAFETY_NET_MS = 250;
 
 function reapAll(): void {
   for (const [pid, done] of waiting) {
@@ -40,6 +47,8 @@ function reapAll(): void {
   if (waiting.size === 0 && listening) {
     process.off('SIGCHLD', reapAll);
     listening = false;
+    clearInterval(keepAlive);
+    keepAlive = undefined;
   }
 }
 
@@ -48,6 +57,7 @@ function exitOf(pid: number): Promise<Exit> {
     waiting.set(pid, resolve);
     if (!listening) {
       process.on('SIGCHLD', reapAll);
+      keepAlive = setInterval(reapAll, SAFETY_NET_MS);
       listening = true;
     }
     // It may have exited before we listened.

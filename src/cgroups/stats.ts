@@ -82,9 +82,12 @@ export function readStatFile(dir: string, file: string): string | undefined {
         readBuf.copy(bigger, 0, 0, len);
         readBuf = bigger;
       }
-      const n = readSync(fd, readBuf, len, readBuf.length - len, null);
-      if (n === 0) break;
+      const room = readBuf.length - len;
+      const n = readSync(fd, readBuf, len, room, null);
       len += n;
+      // cgroupfs files are seq_files, which fill the buffer up to EOF: a short read is the end,
+      // and the read that would return 0 is a syscall saved per file.
+      if (n < room) break;
     }
     // Control files are ASCII; latin1 skips the UTF-8 validation.
     return readBuf.toString('latin1', 0, len);

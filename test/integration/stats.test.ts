@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { detectCgroupMode } from '../../src/cgroups/detect.js';
 import { CgroupV1Driver } from '../../src/cgroups/v1-driver.js';
+import { CgroupV2Driver } from '../../src/cgroups/v2-driver.js';
 import { CpuRateCache } from '../../src/cgroups/cpu-rate.js';
 import { parseFlatKeyed } from '../../src/cgroups/stats.js';
 import { readPidNetStats, statsInNetns } from '../../src/network/net-stats.js';
@@ -77,7 +78,7 @@ describe('stats on the real kernel', function () {
     after(async function () {
       await killChildren();
       for (const dir of made.reverse()) await rmdirRetry(dir);
-      for (const c of CONTROLLERS) expect(existsSync(join(ROOT, c, path))).to.equal(false);
+      for (const c of [...CONTROLLERS, 'unified']) expect(existsSync(join(ROOT, c, path))).to.equal(false);
     });
 
     it('shows a 50 MB allocation in the working set, cpu used, and agrees with the files', async function () {
@@ -120,6 +121,31 @@ describe('stats on the real kernel', function () {
       const rate = cache.update(path, s2);
       expect(rate).to.not.equal(undefined);
       expect(s2.timestampNs > s.timestampNs).to.equal(true);
+    });
+
+    it('v2: reads cpu.stat of a cgroup on the hybrid unified mount', async function () {
+      const unified = join(ROOT, 'unified');
+      if (!existsSync(join(unified, 'cgroup.procs'))) this.skip();
+      const dir = join(unified, path);
+      mkdirSync(dir);
+      made.push(dir);
+      const child = spawn(
+        process.execPath,
+        ['-e', `process.stdin.once('data',()=>{let x=0;for(let i=0;i<3e7;i++)x+=i;console.log('ready',x)});setInterval(()=>{},1000)`],
+        { stdio: ['pipe', 'pipe', 'ignore'] },
+      );
+      children.push(child);
+      const ready = lineFrom(child);
+      writeFileSync(join(dir, 'cgroup.procs'), String(child.pid));
+      child.stdin!.write('go\n');
+      await ready;
+      const s = new CgroupV2Driver({ root: unified }).stats(path);
+      // No controller is enabled there: cpu.stat (always present) has the usage, the rest is 0.
+      const usec = parseFlatKeyed(readFileSync(join(dir, 'cpu.stat'), 'utf8')).get('usage_usec')!;
+      expect(Number(s.cpu.usageCoreNanoSeconds)).to.be.above(0);
+      expect(Number(s.cpu.usageCoreNanoSeconds)).to.be.closeTo(Number(usec * 1000n), 50e6);
+      expect(s.memory.usageBytes).to.equal(0n);
+      child.kill('SIGKILL');
     });
 
     it('reads a cgroup in microseconds', function () {

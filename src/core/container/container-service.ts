@@ -1,15 +1,15 @@
 // Containers: create (rootfs overlay → user → OCI spec → bundle → cgroup → record), start (under
 // its monitor), stop (stop signal, grace, SIGKILL), remove, exec, and the read side from memory.
 // Exits arrive as files in the exits dir, written by each container's monitor.
-import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { CgroupDriver, PodResources } from '../../cgroups/types.js';
+import type { CgroupDriver } from '../../cgroups/types.js';
 import { childCgroupPath } from '../../cgroups/cgroup-path.js';
 import { buildSpec, stopSignal as resolveStopSignal } from '../../oci/spec.js';
 import { resolveUser } from '../../oci/user.js';
 import { criSignalKey } from '../../oci/signals.js';
-import type { ContainerSpecInput, NamespaceChoice, PidNamespaceChoice } from '../../oci/types.js';
+import type { ContainerSpecInput, PidNamespaceChoice } from '../../oci/types.js';
 import { removeRootfs, mountRootfs, rootfsDirs } from '../../storage/rootfs.js';
 import type { LayerStore } from '../../storage/layers/layer-store.js';
 import type { RecordStore } from '../../state/record-store.js';
@@ -21,8 +21,9 @@ import { KeyedMutex } from '../keyed-mutex.js';
 import type { ImageService, LayerUsers } from '../image/image-service.js';
 import type { SandboxService } from '../sandbox/sandbox-service.js';
 import type { NsMode, SandboxRecord } from '../sandbox/types.js';
-import type { ContainerExecutor, ExecResult, ExitStatus } from '../../runtime/executor.js';
+import type { ContainerExecutor, ExecResult } from '../../runtime/executor.js';
 import type { ContainerMount, ContainerRecord, ContainerState } from './types.js';
+import { cgroupResources, choice, ensureHostPath, exited, processAlive, readInRootfs } from './container-parts.js';
 import { checkAppArmor, type AppArmorRequest } from './apparmor.js';
 import type { EventBus } from '../events.js';
 
@@ -457,59 +458,5 @@ export class ContainerService implements LayerUsers {
     const r = this.get(id);
     if (r.state !== 'running' || r.monitorPid === undefined) throw failedPrecondition(`container ${r.id} is not running`);
     this.executorFor(r.runtimeHandler).reopenLog(r.monitorPid);
-  }
-}
-
-/** The container's CRI resources, for its cgroup (the daemon owns cgroups; executors only join). */
-function cgroupResources(r: CriContainerPart['resources']): PodResources | undefined {
-  if (!r) return undefined;
-  const { oomScoreAdj: _applied, swapAccounting: _ignored, ...rest } = r;
-  const out = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as PodResources;
-  return Object.keys(out).length ? out : undefined;
-}
-
-function exited(r: ContainerRecord, s: ExitStatus): ContainerRecord {
-  const finished = Date.parse(s.finishedAt);
-  return {
-    ...r,
-    state: 'exited',
-    finishedAt: Number.isFinite(finished) ? BigInt(finished) * 1_000_000n : nowNs(),
-    exitCode: s.exitCode,
-    reason: s.oomKilled ? 'OOMKilled' : s.exitCode === 0 ? 'Completed' : 'Error',
-    message: '',
-  };
-}
-
-function choice(path: string | undefined, mode: NsMode): NamespaceChoice {
-  if (mode === 'node' || !path) return { mode: 'node' };
-  return { mode: 'pod', path };
-}
-
-/** A file of the image read without following a symlink the image may have planted. */
-function readInRootfs(rootfs: string, rel: string): string | undefined {
-  let p = rootfs;
-  for (const part of rel.split('/')) {
-    p = join(p, part);
-    try {
-      if (lstatSync(p).isSymbolicLink()) return undefined;
-    } catch {
-      return undefined;
-    }
-  }
-  return readFileSync(p, 'utf8');
-}
-
-/** containerd creates a missing host path of a bind mount as a directory. */
-async function ensureHostPath(p: string): Promise<void> {
-  if (!existsSync(p)) await mkdir(p, { recursive: true, mode: 0o755 });
-}
-
-function processAlive(pid: number, startTime: number | undefined): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return startTime === undefined || Number(fields[19]) === startTime;
-  } catch {
-    return false;
   }
 }

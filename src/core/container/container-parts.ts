@@ -1,0 +1,67 @@
+// Small pieces of the container service that need none of its state: resources for the cgroup,
+// the record after an exit, namespace choices, reading the image's files, process liveness.
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PodResources } from '../../cgroups/types.js';
+import type { NamespaceChoice } from '../../oci/types.js';
+import type { ExitStatus } from '../../runtime/executor.js';
+import type { NsMode } from '../sandbox/types.js';
+import type { CriContainerPart } from './container-service.js';
+import type { ContainerRecord } from './types.js';
+
+const nowNs = () => BigInt(Date.now()) * 1_000_000n;
+
+/** The container's CRI resources, for its cgroup (the daemon owns cgroups; executors only join). */
+export function cgroupResources(r: CriContainerPart['resources']): PodResources | undefined {
+  if (!r) return undefined;
+  const { oomScoreAdj: _applied, swapAccounting: _ignored, ...rest } = r;
+  const out = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as PodResources;
+  return Object.keys(out).length ? out : undefined;
+}
+
+export function exited(r: ContainerRecord, s: ExitStatus): ContainerRecord {
+  const finished = Date.parse(s.finishedAt);
+  return {
+    ...r,
+    state: 'exited',
+    finishedAt: Number.isFinite(finished) ? BigInt(finished) * 1_000_000n : nowNs(),
+    exitCode: s.exitCode,
+    reason: s.oomKilled ? 'OOMKilled' : s.exitCode === 0 ? 'Completed' : 'Error',
+    message: '',
+  };
+}
+
+export function choice(path: string | undefined, mode: NsMode): NamespaceChoice {
+  if (mode === 'node' || !path) return { mode: 'node' };
+  return { mode: 'pod', path };
+}
+
+/** A file of the image read without following a symlink the image may have planted. */
+export function readInRootfs(rootfs: string, rel: string): string | undefined {
+  let p = rootfs;
+  for (const part of rel.split('/')) {
+    p = join(p, part);
+    try {
+      if (lstatSync(p).isSymbolicLink()) return undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return readFileSync(p, 'utf8');
+}
+
+/** containerd creates a missing host path of a bind mount as a directory. */
+export async function ensureHostPath(p: string): Promise<void> {
+  if (!existsSync(p)) await mkdir(p, { recursive: true, mode: 0o755 });
+}
+
+export function processAlive(pid: number, startTime: number | undefined): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return startTime === undefined || Number(fields[19]) === startTime;
+  } catch {
+    return false;
+  }
+}

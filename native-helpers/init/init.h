@@ -110,6 +110,10 @@ void shim_sync_init(char **envp);
 void shim_hand_over(bool yes);
 
 /* run.c, exec.c */
+/* seccomp.c: the daemon's compiled filter, read from the bundle, installed before exec. */
+int seccomp_read(const char *bundle);
+int seccomp_install(void);
+
 int run_main(int argc, char **argv);
 int exec_main(int argc, char **argv);
 

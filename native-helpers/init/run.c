@@ -91,11 +91,16 @@ static int become_container(void *arg)
 		return EXIT_FAILURE_GENERIC;
 	if (s->terminal && controlling_tty(true) < 0)
 		return EXIT_FAILURE_GENERIC;
+	/* Without no_new_privs a filter can only go in while CAP_SYS_ADMIN is still held. */
+	if (!s->no_new_privileges && seccomp_install() < 0)
+		return EXIT_FAILURE_GENERIC;
 	if (caps_before_user(&s->caps) < 0 || set_user(s->user.uid, s->user.gid, s->user.groups, s->user.ngroups) < 0 ||
 	    caps_after_user(&s->caps) < 0)
 		return EXIT_FAILURE_GENERIC;
 	rt_umask(s->user.has_umask ? s->user.umask : 022);
 	if (shim_child_recheck() < 0)
+		return EXIT_FAILURE_GENERIC;
+	if (s->no_new_privileges && seccomp_install() < 0)
 		return EXIT_FAILURE_GENERIC;
 	return exec_command(s->args, s->env);
 }
@@ -112,7 +117,7 @@ int run_main(int argc, char **argv)
 	if (parse_args(argc, argv, &o) < 0)
 		return EXIT_USAGE;
 	container.bundle = o.bundle;
-	if (spec_load(o.bundle, &spec) < 0 || ns_open_spec(&spec, fds) < 0)
+	if (spec_load(o.bundle, &spec) < 0 || seccomp_read(o.bundle) < 0 || ns_open_spec(&spec, fds) < 0)
 		return EXIT_FAILURE_GENERIC;
 	/* Cgroups first (their files are host paths), and their view before a cgroup namespace. */
 	if (cgroup_join(o.cgroups, o.ncgroups) < 0 || (has_cgroup_mount(&spec) && cgroup_views_read(&cg) < 0)) {

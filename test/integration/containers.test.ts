@@ -300,6 +300,47 @@ describe('containers over the CRI socket', function () {
     expect(s.exitCode).to.equal(0);
   });
 
+  it('confines a RuntimeDefault container with seccomp: no unshare, no mount, no clock change', async function () {
+    const probe = 'unshare -n true; echo unshare=$?; mount -t tmpfs x /tmp; echo mount=$?; date -s 2020-01-01 >/dev/null; echo date=$?; echo ok';
+    const confined = await run(['/bin/sh', '-c', probe], { linux: { securityContext: { seccomp: { profileType: 0 } } } });
+    const log = logOf(confined.id, `c${seq}`);
+    expect(log).to.contain('F ok');
+    for (const what of ['unshare', 'mount']) expect(log, log).to.match(new RegExp(`F ${what}=[1-9]`));
+    expect(log).to.contain('unshare(0x40000000): Operation not permitted');
+    // busybox date exits 0 even when it cannot set the clock; its message is the proof.
+    expect(log).to.contain("can't set date: Operation not permitted");
+    // The same commands get further without the filter (capabilities alone still stop them).
+    const privileged = await run(['/bin/sh', '-c', 'unshare -n true; echo unshare=$?; mount -t tmpfs x /tmp; echo mount=$?'], {
+      linux: { securityContext: { privileged: true, seccomp: { profileType: 0 } } },
+    });
+    expect(logOf(privileged.id, `c${seq}`)).to.contain('F unshare=0').and.to.contain('F mount=0');
+    // With no_new_privs the filter goes in last, after the switch to the image's user.
+    const nnp = await run(['/bin/id', '-u'], { linux: { securityContext: { seccomp: { profileType: 0 }, noNewPrivs: true } } }, userImage);
+    expect(nnp.status.exitCode).to.equal(0);
+    expect(logOf(nnp.id, `c${seq}`)).to.contain('F 1000');
+  });
+
+  it('refuses a malformed or missing Localhost seccomp profile at CreateContainer', async function () {
+    const dir = mkdtempSync(join(tmpdir(), 'skiff-seccomp-'));
+    try {
+      const bad = join(dir, 'bad.json');
+      writeFileSync(bad, JSON.stringify({ defaultAction: 'SCMP_ACT_NOPE' }));
+      let e = await expectCode(create({ command: ['/bin/true'], linux: { securityContext: { seccomp: { profileType: 2, localhostRef: bad } } } }), grpcStatus.INVALID_ARGUMENT);
+      expect(e.details).to.contain('defaultAction');
+      e = await expectCode(
+        create({ command: ['/bin/true'], linux: { securityContext: { seccomp: { profileType: 2, localhostRef: join(dir, 'missing.json') } } } }),
+        grpcStatus.NOT_FOUND,
+      );
+      await expectCode(create({ command: ['/bin/true'], linux: { securityContext: { seccompProfilePath: 'strange/thing' } } }), grpcStatus.INVALID_ARGUMENT);
+      const good = join(dir, 'allow.json');
+      writeFileSync(good, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }] }));
+      const { id } = await run(['/bin/sh', '-c', 'mkdir /tmp/x; echo mkdir=$?'], { linux: { securityContext: { seccompProfilePath: `localhost/${good}` } } });
+      expect(logOf(id, `c${seq}`)).to.match(/F mkdir=[1-9]/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses to start a container twice, and answers unknown ids with NotFound', async function () {
     const { id } = await run(['/bin/true']);
     await expectCode(start(id), grpcStatus.FAILED_PRECONDITION);

@@ -4,7 +4,8 @@ import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PodResources } from '../../cgroups/types.js';
-import type { NamespaceChoice } from '../../oci/types.js';
+import type { NamespaceChoice, OciCapabilities } from '../../oci/types.js';
+import { ALL_CAPABILITIES } from '../../oci/security.js';
 import type { ExitStatus } from '../../runtime/executor.js';
 import type { NsMode } from '../sandbox/types.js';
 import type { CriContainerPart } from './container-service.js';
@@ -64,4 +65,23 @@ export function processAlive(pid: number, startTime: number | undefined): boolea
   } catch {
     return false;
   }
+}
+
+/**
+ * What "all capabilities" means for a privileged container: those in the daemon's own bounding
+ * set, as containerd does (this VM's daemon lacks CAP_SYS_RESOURCE, and asking for it fails).
+ */
+export function limitToHostCapabilities(caps: OciCapabilities | undefined): OciCapabilities | undefined {
+  if (!caps) return caps;
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const mask = BigInt(`0x${/^CapBnd:\s+([0-9a-f]+)$/m.exec(status)?.[1] ?? '0'}`);
+  const have = new Set(ALL_CAPABILITIES.filter((_c, i) => (mask >> BigInt(i)) & 1n));
+  const keep = (list: readonly string[]) => list.filter((c) => have.has(c));
+  return {
+    bounding: keep(caps.bounding),
+    effective: keep(caps.effective),
+    permitted: keep(caps.permitted),
+    ...(caps.inheritable ? { inheritable: keep(caps.inheritable) } : {}),
+    ...(caps.ambient ? { ambient: keep(caps.ambient) } : {}),
+  };
 }

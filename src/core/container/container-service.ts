@@ -23,8 +23,10 @@ import type { SandboxService } from '../sandbox/sandbox-service.js';
 import type { NsMode, SandboxRecord } from '../sandbox/types.js';
 import type { ContainerExecutor, ExecResult } from '../../runtime/executor.js';
 import type { ContainerMount, ContainerRecord, ContainerState } from './types.js';
-import { cgroupResources, choice, ensureHostPath, exited, processAlive, readInRootfs } from './container-parts.js';
+import { cgroupResources, choice, ensureHostPath, exited, limitToHostCapabilities, processAlive, readInRootfs } from './container-parts.js';
 import { checkAppArmor, type AppArmorRequest } from './apparmor.js';
+import { seccompProgram, type SeccompRequest } from './seccomp.js';
+import { SeccompCache } from '../../seccomp/cache.js';
 import type { EventBus } from '../events.js';
 
 /** What the CRI request decides; the rest comes from the pod and the image. */
@@ -63,6 +65,7 @@ export interface CreateContainerInput {
   readonly pidMode: NsMode;
   readonly targetId: string;
   readonly apparmor?: AppArmorRequest;
+  readonly seccomp?: SeccompRequest;
   readonly cri: CriContainerPart;
 }
 
@@ -98,6 +101,7 @@ export class ContainerService implements LayerUsers {
   /** Callers waiting for a container to exit (StopContainer's grace period). */
   private readonly exitWaiters = new Map<string, (() => void)[]>();
   private watcher: { close(): void } | undefined;
+  private readonly seccomp = new SeccompCache();
 
   constructor(private readonly d: ContainerServiceDeps) {}
 
@@ -208,8 +212,15 @@ export class ContainerService implements LayerUsers {
       };
       const stop = resolveStopSignal(specInput);
       const spec = buildSpec(specInput);
+      if (input.cri.privileged) spec.process.capabilities = limitToHostCapabilities(spec.process.capabilities);
       const user = resolveUser(specInput, specInput.etcPasswd, specInput.etcGroup);
       await writeFile(join(dir, 'bundle', 'config.json'), JSON.stringify(spec), { mode: 0o600 });
+      const filter = seccompProgram(this.seccomp, input.seccomp, {
+        privileged: input.cri.privileged,
+        capabilities: spec.process.capabilities?.bounding ?? [],
+        builtinExecutor: !pod.spec.runtimeHandler,
+      });
+      if (filter) await writeFile(join(dir, 'bundle', 'seccomp.bpf'), filter, { mode: 0o600 });
 
       await this.d.cgroups.ensure(c, cgroupPath, cgroupResources(input.cri.resources));
       stack.push(`cgroup ${cgroupPath}`, () => this.d.cgroups.remove(c, cgroupPath, { recursive: true }));

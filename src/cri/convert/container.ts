@@ -13,6 +13,7 @@ import {
   SecurityProfile_ProfileType,
 } from '../../generated/runtime/v1/api.js';
 import { parseAppArmorString, type AppArmorRequest } from '../../core/container/apparmor.js';
+import { parseSeccompString, type SeccompRequest } from '../../core/container/seccomp.js';
 import { invalidArgument } from '../../core/errors.js';
 import type { ContainerFilter, CreateContainerInput } from '../../core/container/container-service.js';
 import type { ContainerRecord } from '../../core/container/types.js';
@@ -66,6 +67,20 @@ function toAppArmor(p: SecurityProfile | undefined, legacy: string): AppArmorReq
   return parseAppArmorString(legacy);
 }
 
+/** The structured field wins over the deprecated string, as in kubelet. */
+function toSeccomp(p: SecurityProfile | undefined, legacy: string): SeccompRequest | undefined {
+  if (p) {
+    if (p.profileType === SecurityProfile_ProfileType.Unconfined) return { type: 'unconfined' };
+    if (p.profileType === SecurityProfile_ProfileType.Localhost) {
+      if (!p.localhostRef) throw invalidArgument('seccomp: a Localhost profile needs localhost_ref');
+      return { type: 'localhost', path: p.localhostRef };
+    }
+    if (p.profileType === SecurityProfile_ProfileType.RuntimeDefault) return { type: 'runtime-default' };
+    throw invalidArgument(`seccomp: unknown profile type ${p.profileType}`);
+  }
+  return parseSeccompString(legacy);
+}
+
 export function toCreateContainerInput(sandboxId: string, config: ContainerConfig | undefined): CreateContainerInput {
   if (!sandboxId) throw invalidArgument('pod_sandbox_id is empty');
   if (!config?.metadata) throw invalidArgument('config.metadata is missing');
@@ -88,6 +103,10 @@ export function toCreateContainerInput(sandboxId: string, config: ContainerConfi
     ...(() => {
       const a = toAppArmor(sc?.apparmor, sc?.apparmorProfile ?? '');
       return a ? { apparmor: a } : {};
+    })(),
+    ...(() => {
+      const sp = toSeccomp(sc?.seccomp, sc?.seccompProfilePath ?? '');
+      return sp ? { seccomp: sp } : {};
     })(),
     cri: {
       command: config.command,

@@ -97,6 +97,23 @@ export function buildDevices(input: Pick<ContainerSpecInput, 'devices' | 'privil
 }
 
 /** Masked and read-only paths, or none for a privileged container. */
+/** containerd's defaults, used when the CRI request names none (kubelet names them itself). */
+export const DEFAULT_MASKED_PATHS: readonly string[] = [
+  '/proc/asound',
+  '/proc/acpi',
+  '/proc/interrupts',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
+];
+export const DEFAULT_READONLY_PATHS: readonly string[] = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
 export function pathRestrictions(
   input: Pick<ContainerSpecInput, 'maskedPaths' | 'readonlyPaths' | 'privileged'>,
 ): { maskedPaths?: string[]; readonlyPaths?: string[] } {
@@ -105,8 +122,7 @@ export function pathRestrictions(
     if (!p.startsWith('/')) throw invalidArgument(`masked or read-only path ${JSON.stringify(p)} is not absolute`);
     return p;
   };
-  const out: { maskedPaths?: string[]; readonlyPaths?: string[] } = {};
-  if (input.maskedPaths && input.maskedPaths.length > 0) out.maskedPaths = input.maskedPaths.map(check);
-  if (input.readonlyPaths && input.readonlyPaths.length > 0) out.readonlyPaths = input.readonlyPaths.map(check);
-  return out;
+  const masked = input.maskedPaths?.length ? input.maskedPaths : DEFAULT_MASKED_PATHS;
+  const readonly = input.readonlyPaths?.length ? input.readonlyPaths : DEFAULT_READONLY_PATHS;
+  return { maskedPaths: masked.map(check), readonlyPaths: readonly.map(check) };
 }

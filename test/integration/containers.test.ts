@@ -320,6 +320,26 @@ describe('containers over the CRI socket', function () {
     expect(logOf(nnp.id, `c${seq}`)).to.contain('F 1000');
   });
 
+  it('masks /proc/timer_list (this kernel has no /proc/kcore), makes /proc/sys read-only, honours a dropped NET_RAW and a read-only rootfs', async function () {
+    const a = await run(['/bin/sh', '-c', 'wc -c < /proc/timer_list; echo 1 > /proc/sys/kernel/domainname; echo sys=$?; ping -c1 -W1 127.0.0.1 >/dev/null 2>&1; echo ping=$?']);
+    const log = logOf(a.id, `c${seq}`);
+    expect(log, log).to.contain('F 0\n');
+    expect(log).to.match(/F sys=[1-9]/);
+    expect(log).to.contain('F ping=0');
+    const noRaw = await run(['/bin/sh', '-c', 'ping -c1 -W1 127.0.0.1 >/dev/null 2>&1; echo ping=$?'], {
+      linux: { securityContext: { capabilities: { dropCapabilities: ['NET_RAW'] } } },
+    });
+    expect(logOf(noRaw.id, `c${seq}`)).to.match(/F ping=[1-9]/);
+    const ro = await run(['/bin/sh', '-c', 'touch /x; echo root=$?; touch /dev/shm/x; echo shm=$?'], {
+      linux: { securityContext: { readonlyRootfs: true } },
+    });
+    expect(logOf(ro.id, `c${seq}`)).to.match(/F root=[1-9]/).and.to.contain('F shm=0');
+    await expectCode(
+      create({ command: ['/bin/true'], linux: { securityContext: { capabilities: { addCapabilities: ['NOT_A_CAP'] } } } }),
+      grpcStatus.INVALID_ARGUMENT,
+    );
+  });
+
   it('refuses a malformed or missing Localhost seccomp profile at CreateContainer', async function () {
     const dir = mkdtempSync(join(tmpdir(), 'skiff-seccomp-'));
     try {

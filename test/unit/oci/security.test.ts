@@ -6,6 +6,8 @@ import {
   buildDevices,
   capabilityName,
   DEFAULT_CAPABILITIES,
+  DEFAULT_MASKED_PATHS,
+  DEFAULT_READONLY_PATHS,
   pathRestrictions,
 } from '../../../src/oci/security.js';
 import { thrown } from '../../support/thrown.js';
@@ -105,11 +107,14 @@ describe('oci/security', function () {
   });
 
   describe('masked and read-only paths', function () {
-    it('passes them through, and drops them for privileged', function () {
+    it("passes them through, uses containerd's defaults when none are given, and drops them for privileged", function () {
       const input = { maskedPaths: ['/proc/kcore'], readonlyPaths: ['/proc/sys'], privileged: false };
       expect(pathRestrictions(input)).to.deep.equal({ maskedPaths: ['/proc/kcore'], readonlyPaths: ['/proc/sys'] });
       expect(pathRestrictions({ ...input, privileged: true })).to.deep.equal({});
-      expect(pathRestrictions({ privileged: false, maskedPaths: [] })).to.deep.equal({});
+      expect(pathRestrictions({ privileged: false, maskedPaths: [] })).to.deep.equal({
+        maskedPaths: [...DEFAULT_MASKED_PATHS],
+        readonlyPaths: [...DEFAULT_READONLY_PATHS],
+      });
       expect(isKind(thrown(() => pathRestrictions({ privileged: false, maskedPaths: ['proc'] })), 'InvalidArgument')).to.equal(true);
     });
   });

@@ -5,6 +5,7 @@ import { DEFAULT_CAPABILITIES } from '../../../src/oci/security.js';
 import { buildSpec, criAnnotations, stopSignal } from '../../../src/oci/spec.js';
 import type { ContainerSpecInput } from '../../../src/oci/types.js';
 import { thrown } from '../../support/thrown.js';
+import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../../../src/oci/security.js';
 
 const NS = '/run/skiff/ns/p';
 
@@ -77,6 +78,9 @@ describe('oci/spec', function () {
       ],
       cgroupsPath: '/kubepods/besteffort/podU/cid',
       resources: { devices: [{ allow: false, access: 'rwm' }] },
+      // The CRI named none: containerd's defaults.
+      maskedPaths: [...DEFAULT_MASKED_PATHS],
+      readonlyPaths: [...DEFAULT_READONLY_PATHS],
     });
     expect(s.mounts.map((m) => m.destination)).to.deep.equal([
       '/proc',

@@ -1,15 +1,18 @@
 /* `skiff-init exec`: runs a command inside a running container: its namespaces (from
- * /proc/PID/ns), its cgroups, the given user, groups, environment and working directory. The
+ * /proc/PID/ns), its cgroups, the given user, groups, environment and working directory, and,
+ * with --bundle, the container's own confinement (capabilities, rlimits, no_new_privs, seccomp),
+ * so an exec is held exactly as tightly as the container's main process. The
  * command is a child (the pid namespace applies to children only); this process waits for it and
  * ends the same way (shim.c). */
 #include "init.h"
 
 #define EXEC_USAGE                                                                                     \
-	"usage: skiff-init exec --pid PID [--cgroup-procs FILE]... --cwd DIR --uid N --gid N [--groups a,b] " \
-	"[--env K=V]... -- ARGV..."
+	"usage: skiff-init exec --pid PID [--bundle DIR] [--cgroup-procs FILE]... --cwd DIR --uid N --gid N " \
+	"[--groups a,b] [--env K=V]... -- ARGV..."
 
 struct exec_options {
 	int pid;
+	const char *bundle;
 	const char *cwd;
 	bool has_uid, has_gid;
 	uint32_t uid, gid;
@@ -54,6 +57,10 @@ static int parse_args(int argc, char **argv, struct exec_options *o)
 			if (!parse_id(v, &id) || id == 0 || id > 0x7fffffff)
 				return report("--pid: bad pid %s", v);
 			o->pid = (int)id;
+		} else if (rt_streq(a, "--bundle")) {
+			if (v[0] != '/')
+				return report("--bundle needs an absolute path: %s", v);
+			o->bundle = v;
 		} else if (rt_streq(a, "--cwd")) {
 			if (v[0] != '/')
 				return report("--cwd needs an absolute path: %s", v);
@@ -94,6 +101,9 @@ static int parse_args(int argc, char **argv, struct exec_options *o)
 	return 0;
 }
 
+/* The container's spec, when --bundle names it; read before the namespaces change. */
+static struct spec bundle_spec;
+
 /* The command's side (shim_spawn's child). Returns only on failure, with the exit status. */
 static int become_command(void *arg)
 {
@@ -114,7 +124,20 @@ static int become_command(void *arg)
 		if (controlling_tty(false) < 0)
 			return EXIT_FAILURE_GENERIC;
 	}
-	if (set_user(o->uid, o->gid, o->groups, o->ngroups) < 0 || shim_child_recheck() < 0)
+	if (!o->bundle) {
+		if (set_user(o->uid, o->gid, o->groups, o->ngroups) < 0 || shim_child_recheck() < 0)
+			return EXIT_FAILURE_GENERIC;
+		return exec_command(o->args, o->env);
+	}
+	/* The container's confinement, in the order run.c applies it. */
+	if (process_limits(&bundle_spec) < 0)
+		return EXIT_FAILURE_GENERIC;
+	if (!bundle_spec.no_new_privileges && seccomp_install() < 0)
+		return EXIT_FAILURE_GENERIC;
+	if (caps_before_user(&bundle_spec.caps) < 0 || set_user(o->uid, o->gid, o->groups, o->ngroups) < 0 ||
+	    caps_after_user(&bundle_spec.caps) < 0 || shim_child_recheck() < 0)
+		return EXIT_FAILURE_GENERIC;
+	if (bundle_spec.no_new_privileges && seccomp_install() < 0)
 		return EXIT_FAILURE_GENERIC;
 	return exec_command(o->args, o->env);
 }
@@ -127,6 +150,8 @@ int exec_main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &o) < 0)
 		return EXIT_USAGE;
+	if (o.bundle && (spec_load(o.bundle, &bundle_spec) < 0 || seccomp_read(o.bundle) < 0))
+		return EXIT_FAILURE_GENERIC;
 	if (ns_open_process(o.pid, fds) < 0)
 		return EXIT_FAILURE_GENERIC;
 	if (cgroup_join(o.cgroups, o.ncgroups) < 0) {

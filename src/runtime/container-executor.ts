@@ -37,6 +37,9 @@ export class BuiltinExecutor implements ContainerExecutor {
       'exec',
       '--pid',
       String(req.pid),
+      // The container's capabilities, rlimits, no_new_privs and seccomp hold the exec too.
+      '--bundle',
+      req.bundleDir,
       ...this.cgroupArgs(req.cgroupProcs),
       '--cwd',
       req.cwd,

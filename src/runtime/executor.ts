@@ -25,6 +25,8 @@ export interface ExecRequest {
   /** The container's id (OCI runtimes address containers by id) and its pid (skiff-init by pid). */
   readonly id: string;
   readonly pid: number;
+  /** The container's bundle: its confinement applies to the exec too. */
+  readonly bundleDir: string;
   readonly cgroupProcs: readonly string[];
   readonly cwd: string;
   readonly uid: number;

@@ -314,6 +314,12 @@ describe('containers over the CRI socket', function () {
       linux: { securityContext: { privileged: true, seccomp: { profileType: 0 } } },
     });
     expect(logOf(privileged.id, `c${seq}`)).to.contain('F unshare=0').and.to.contain('F mount=0');
+    // An exec is held as tightly as the container: the same filter and the default capabilities.
+    const sleeper = await create({ command: ['/bin/sleep', '600'], linux: { securityContext: { seccomp: { profileType: 0 } } } });
+    await start(sleeper);
+    const inside = await exec(sleeper, ['/bin/sh', '-c', 'unshare -n true 2>/dev/null; echo unshare=$?; grep CapEff /proc/self/status']);
+    expect(inside.stdout.toString()).to.match(/unshare=[1-9]/).and.to.match(/CapEff:\s+00000000a80425fb/);
+    await call(d.runtime, 'stopContainer', { containerId: sleeper, timeout: 0n });
     // With no_new_privs the filter goes in last, after the switch to the image's user.
     const nnp = await run(['/bin/id', '-u'], { linux: { securityContext: { seccomp: { profileType: 0 }, noNewPrivs: true } } }, userImage);
     expect(nnp.status.exitCode).to.equal(0);

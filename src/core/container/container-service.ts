@@ -433,6 +433,7 @@ export class ContainerService implements LayerUsers {
     return this.executorFor(r.runtimeHandler).exec(ctx, {
       id: r.id,
       pid: r.pid,
+      bundleDir: join(r.dir, 'bundle'),
       cgroupProcs: this.d.cgroups.dirs(r.cgroupPath).map((p) => join(p, 'cgroup.procs')),
       cwd: spec.process.cwd,
       uid: r.user.uid,

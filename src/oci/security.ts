@@ -71,9 +71,22 @@ export interface DevicesResult {
 }
 
 /** Device nodes to create and the device cgroup rules: deny all, then allow each given device. */
+/** What every container may use (runc's list): mknod of anything, the standard nodes, ptys. */
+export const DEFAULT_DEVICE_RULES: readonly OciDeviceRule[] = [
+  { allow: true, type: 'c', access: 'm' },
+  { allow: true, type: 'b', access: 'm' },
+  ...[3, 5, 7, 8, 9].map((minor): OciDeviceRule => ({ allow: true, type: 'c', major: 1, minor, access: 'rwm' })),
+  { allow: true, type: 'c', major: 5, minor: 0, access: 'rwm' },
+  { allow: true, type: 'c', major: 5, minor: 1, access: 'rwm' },
+  { allow: true, type: 'c', major: 5, minor: 2, access: 'rwm' },
+  { allow: true, type: 'c', major: 136, access: 'rwm' },
+];
+
 export function buildDevices(input: Pick<ContainerSpecInput, 'devices' | 'privileged'>): DevicesResult {
   const devices: OciDevice[] = [];
-  const rules: OciDeviceRule[] = input.privileged ? [{ allow: true, access: 'rwm' }] : [{ allow: false, access: 'rwm' }];
+  const rules: OciDeviceRule[] = input.privileged
+    ? [{ allow: true, access: 'rwm' }]
+    : [{ allow: false, access: 'rwm' }, ...DEFAULT_DEVICE_RULES];
   for (const d of input.devices ?? []) {
     if (!d.containerPath.startsWith('/') || d.containerPath.split('/').includes('..')) {
       throw invalidArgument(`device path ${JSON.stringify(d.containerPath)} must be absolute without ".."`);

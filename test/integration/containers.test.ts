@@ -346,6 +346,23 @@ describe('containers over the CRI socket', function () {
     );
   });
 
+  it('gives a container the CRI devices it asks for, and a device cgroup that allows only those and the defaults', async function () {
+    const id = await create({
+      command: ['/bin/sh', '-c', 'head -c 4 /dev/myzero | wc -c; mknod /tmp/mem c 1 1 && head -c 1 /tmp/mem >/dev/null; echo mem=$?; sleep 600'],
+      devices: [{ containerPath: '/dev/myzero', hostPath: '/dev/zero', permissions: 'rw' }],
+    });
+    const verbose = await call<object, ContainerStatusResponse>(d.runtime, 'containerStatus', { containerId: id, verbose: true });
+    const cgroup = (JSON.parse(verbose.info.info ?? '{}') as { cgroup: string }).cgroup;
+    const list = readFileSync(join('/sys/fs/cgroup/devices', cgroup, 'devices.list'), 'utf8');
+    expect(list).to.contain('c 1:5 rw').and.to.contain('c 1:3 rwm').and.to.not.contain('a *:* rwm');
+    await start(id);
+    const name = `c${seq}`;
+    for (let i = 0; i < 100 && !logOf(id, name).includes('mem='); i++) await sleep(20);
+    expect(logOf(id, name)).to.contain('F 4\n').and.to.match(/F mem=[1-9]/);
+    await call(d.runtime, 'removeContainer', { containerId: id });
+    await expectCode(create({ command: ['/bin/true'], devices: [{ containerPath: '/dev/x', hostPath: '/dev/no-such', permissions: 'r' }] }), grpcStatus.NOT_FOUND);
+  });
+
   it('refuses a malformed or missing Localhost seccomp profile at CreateContainer', async function () {
     const dir = mkdtempSync(join(tmpdir(), 'skiff-seccomp-'));
     try {

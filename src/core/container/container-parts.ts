@@ -1,10 +1,11 @@
 // Small pieces of the container service that need none of its state: resources for the cgroup,
 // the record after an exit, namespace choices, reading the image's files, process liveness.
-import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PodResources } from '../../cgroups/types.js';
-import type { NamespaceChoice, OciCapabilities } from '../../oci/types.js';
+import type { DeviceInput, NamespaceChoice, OciCapabilities } from '../../oci/types.js';
+import { invalidArgument, notFound } from '../errors.js';
 import { ALL_CAPABILITIES } from '../../oci/security.js';
 import type { ExitStatus } from '../../runtime/executor.js';
 import type { NsMode } from '../sandbox/types.js';
@@ -83,5 +84,27 @@ export function limitToHostCapabilities(caps: OciCapabilities | undefined): OciC
     permitted: keep(caps.permitted),
     ...(caps.inheritable ? { inheritable: keep(caps.inheritable) } : {}),
     ...(caps.ambient ? { ambient: keep(caps.ambient) } : {}),
+  };
+}
+
+/** A CRI device, looked up on the host: its type and numbers go into the spec. */
+export function hostDevice(d: { containerPath: string; hostPath: string; permissions: string }): DeviceInput {
+  let st;
+  try {
+    st = statSync(d.hostPath);
+  } catch (e) {
+    throw notFound(`device ${d.hostPath} does not exist on this node`, e);
+  }
+  if (!st.isCharacterDevice() && !st.isBlockDevice()) throw invalidArgument(`${d.hostPath} is not a device node`);
+  const rdev = st.rdev;
+  return {
+    containerPath: d.containerPath || d.hostPath,
+    type: st.isCharacterDevice() ? 'c' : 'b',
+    major: ((rdev >> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff),
+    minor: (rdev & 0xff) | ((rdev >> 12) & 0xfff00),
+    ...(d.permissions ? { permissions: d.permissions } : {}),
+    fileMode: st.mode & 0o7777,
+    uid: st.uid,
+    gid: st.gid,
   };
 }

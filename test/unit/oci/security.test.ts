@@ -6,6 +6,7 @@ import {
   buildDevices,
   capabilityName,
   DEFAULT_CAPABILITIES,
+  DEFAULT_DEVICE_RULES,
   DEFAULT_MASKED_PATHS,
   DEFAULT_READONLY_PATHS,
   pathRestrictions,
@@ -69,7 +70,7 @@ describe('oci/security', function () {
   });
 
   describe('devices', function () {
-    it('denies all devices and allows the given ones', function () {
+    it("denies all devices, then allows runc's default list and the given ones", function () {
       const r = buildDevices({
         privileged: false,
         devices: [{ containerPath: '/dev/fuse', type: 'c', major: 10, minor: 229, permissions: 'rw', fileMode: 0o666, uid: 0, gid: 0 }],
@@ -77,12 +78,13 @@ describe('oci/security', function () {
       expect(r.devices).to.deep.equal([{ path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 0o666, uid: 0, gid: 0 }]);
       expect(r.rules).to.deep.equal([
         { allow: false, access: 'rwm' },
+        ...DEFAULT_DEVICE_RULES,
         { allow: true, type: 'c', major: 10, minor: 229, access: 'rw' },
       ]);
     });
 
     it('defaults permissions to rwm and allows everything for privileged', function () {
-      expect(buildDevices({ privileged: false, devices: [{ containerPath: '/dev/x', type: 'b', major: 8, minor: 0 }] }).rules[1]).to.deep.equal({
+      expect(buildDevices({ privileged: false, devices: [{ containerPath: '/dev/x', type: 'b', major: 8, minor: 0 }] }).rules.at(-1)).to.deep.equal({
         allow: true,
         type: 'b',
         major: 8,

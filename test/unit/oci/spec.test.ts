@@ -5,7 +5,7 @@ import { DEFAULT_CAPABILITIES } from '../../../src/oci/security.js';
 import { buildSpec, criAnnotations, stopSignal } from '../../../src/oci/spec.js';
 import type { ContainerSpecInput } from '../../../src/oci/types.js';
 import { thrown } from '../../support/thrown.js';
-import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../../../src/oci/security.js';
+import { DEFAULT_DEVICE_RULES, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../../../src/oci/security.js';
 
 const NS = '/run/skiff/ns/p';
 
@@ -77,7 +77,7 @@ describe('oci/spec', function () {
         { type: 'cgroup' },
       ],
       cgroupsPath: '/kubepods/besteffort/podU/cid',
-      resources: { devices: [{ allow: false, access: 'rwm' }] },
+      resources: { devices: [{ allow: false, access: 'rwm' }, ...DEFAULT_DEVICE_RULES] },
       // The CRI named none: containerd's defaults.
       maskedPaths: [...DEFAULT_MASKED_PATHS],
       readonlyPaths: [...DEFAULT_READONLY_PATHS],
@@ -163,6 +163,7 @@ describe('oci/spec', function () {
       memory: { limit: 64 << 20 },
       devices: [
         { allow: false, access: 'rwm' },
+        ...DEFAULT_DEVICE_RULES,
         { allow: true, type: 'c', major: 10, minor: 229, access: 'rwm' },
       ],
     });

@@ -310,10 +310,11 @@ describe('containers over the CRI socket', function () {
     // busybox date exits 0 even when it cannot set the clock; its message is the proof.
     expect(log).to.contain("can't set date: Operation not permitted");
     // The same commands get further without the filter (capabilities alone still stop them).
-    const privileged = await run(['/bin/sh', '-c', 'unshare -n true; echo unshare=$?; mount -t tmpfs x /tmp; echo mount=$?'], {
+    const privileged = await run(['/bin/sh', '-c', 'unshare -n true; echo unshare=$?; mount -t tmpfs x /tmp; echo mount=$?; ls /dev/loop-control'], {
       linux: { securityContext: { privileged: true, seccomp: { profileType: 0 } } },
     });
-    expect(logOf(privileged.id, `c${seq}`)).to.contain('F unshare=0').and.to.contain('F mount=0');
+    // Privileged: no filter, the daemon's capabilities, and the host's devices.
+    expect(logOf(privileged.id, `c${seq}`)).to.contain('F unshare=0').and.to.contain('F mount=0').and.to.contain('F /dev/loop-control');
     // An exec is held as tightly as the container: the same filter and the default capabilities.
     const sleeper = await create({ command: ['/bin/sleep', '600'], linux: { securityContext: { seccomp: { profileType: 0 } } } });
     await start(sleeper);

@@ -1,6 +1,6 @@
 // Small pieces of the container service that need none of its state: resources for the cgroup,
 // the record after an exit, namespace choices, reading the image's files, process liveness.
-import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PodResources } from '../../cgroups/types.js';
@@ -107,4 +107,19 @@ export function hostDevice(d: { containerPath: string; hostPath: string; permiss
     uid: st.uid,
     gid: st.gid,
   };
+}
+
+/** Host /dev entries a privileged container does not get: they are per-container mounts. */
+const NOT_HOST_DEVICES = new Set(['/dev/pts', '/dev/shm', '/dev/mqueue', '/dev/console']);
+
+/** Every device node of the host, for a privileged container (as containerd's WithHostDevices). */
+export function hostDevices(dir = '/dev'): DeviceInput[] {
+  const out: DeviceInput[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (NOT_HOST_DEVICES.has(p)) continue;
+    if (entry.isDirectory()) out.push(...hostDevices(p));
+    else if (entry.isCharacterDevice() || entry.isBlockDevice()) out.push(hostDevice({ containerPath: p, hostPath: p, permissions: 'rwm' }));
+  }
+  return out;
 }

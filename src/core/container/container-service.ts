@@ -23,7 +23,7 @@ import type { SandboxService } from '../sandbox/sandbox-service.js';
 import type { NsMode, SandboxRecord } from '../sandbox/types.js';
 import type { ContainerExecutor, ExecResult } from '../../runtime/executor.js';
 import type { ContainerMount, ContainerRecord, ContainerState } from './types.js';
-import { cgroupResources, choice, ensureHostPath, exited, hostDevice, limitToHostCapabilities, processAlive, readInRootfs } from './container-parts.js';
+import { cgroupResources, choice, ensureHostPath, exited, hostDevice, hostDevices, limitToHostCapabilities, processAlive, readInRootfs } from './container-parts.js';
 import { applyDeviceRules } from '../../cgroups/devices.js';
 import { checkAppArmor, type AppArmorRequest } from './apparmor.js';
 import { seccompProgram, type SeccompRequest } from './seccomp.js';
@@ -186,7 +186,9 @@ export class ContainerService implements LayerUsers {
       stack.push(`rootfs of ${id}`, () => removeRootfs(rootfs));
 
       for (const m of input.cri.mounts) await ensureHostPath(m.hostPath);
-      const devices = input.devices.map(hostDevice);
+      const asked = input.devices.map(hostDevice);
+      const taken = new Set(asked.map((d) => d.containerPath));
+      const devices = [...(input.cri.privileged ? hostDevices().filter((d) => !taken.has(d.containerPath)) : []), ...asked];
       const cgroupPath = childCgroupPath(pod.cgroupPath, id);
       const specInput: ContainerSpecInput = {
         ...input.cri,

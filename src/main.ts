@@ -15,6 +15,8 @@ import { backgroundContext } from './core/context.js';
 import { isRuntimeSettings, RuntimeInfo } from './core/runtime-info.js';
 import { isSkiffError } from './core/errors.js';
 import { EventBus } from './core/events.js';
+import { StatsService } from './core/stats/stats-service.js';
+import { LayerUsageScanner } from './storage/layer-usage.js';
 import { openImageService } from './compose.js';
 import { openContainerService, openSandboxService } from './compose-sandboxes.js';
 import { imagesCommand } from './images-cli.js';
@@ -122,7 +124,12 @@ export async function main(argv: string[]): Promise<number> {
       events,
     });
 
-    server = new CriServer({ log, gate }, handlers({ runtime, images, sandboxes, containers, events }));
+    // Writable-layer usage for stats is measured in the background, never on a request.
+    const layerUsage = new LayerUsageScanner({ onError: (id, dir, e) => log.debug('layer usage scan failed', { container: id, dir, error: String(e) }) });
+    layerUsage.start(10_000);
+    const stats = new StatsService(cgroups, containers, sandboxes, layerUsage);
+
+    server = new CriServer({ log, gate }, handlers({ runtime, images, sandboxes, containers, events, stats }));
     await server.listen(socket);
     gate.open();
     log.info('skiffd started', {

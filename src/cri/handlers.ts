@@ -27,6 +27,8 @@ import { reopenContainerLog } from './runtime/reopen-container-log.js';
 import { execSync } from './runtime/exec-sync.js';
 import { updateContainerResources } from './runtime/update-container-resources.js';
 import { getContainerEvents } from './runtime/get-container-events.js';
+import { containerStats, listContainerStats, streamContainerStats } from './runtime/container-stats.js';
+import { listPodSandboxStats, podSandboxStats, streamPodSandboxStats } from './runtime/pod-sandbox-stats.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export type AnyUnary = UnaryHandler<any, any>;
@@ -64,6 +66,12 @@ export function handlers(s: Services): HandlerTable {
       ExecSync: execSync(s),
       UpdateContainerResources: updateContainerResources(s),
       GetContainerEvents: getContainerEvents(s),
+      ContainerStats: containerStats(s),
+      ListContainerStats: listContainerStats(s),
+      StreamContainerStats: streamContainerStats(s),
+      PodSandboxStats: podSandboxStats(s),
+      ListPodSandboxStats: listPodSandboxStats(s),
+      StreamPodSandboxStats: streamPodSandboxStats(s),
     },
     ImageService: {
       PullImage: pullImage(s),

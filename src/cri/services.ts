@@ -4,6 +4,7 @@ import type { ImageService } from '../core/image/image-service.js';
 import type { SandboxService } from '../core/sandbox/sandbox-service.js';
 import type { ContainerService } from '../core/container/container-service.js';
 import type { EventBus } from '../core/events.js';
+import type { StatsService } from '../core/stats/stats-service.js';
 
 export interface Services {
   readonly runtime: RuntimeInfo;
@@ -11,4 +12,5 @@ export interface Services {
   readonly sandboxes: SandboxService;
   readonly containers: ContainerService;
   readonly events: EventBus;
+  readonly stats: StatsService;
 }

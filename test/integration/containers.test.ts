@@ -385,6 +385,32 @@ describe('containers over the CRI socket', function () {
     }
   });
 
+  it('reports container and pod stats that agree with the cgroup: memory, cpu, processes, network', async function () {
+    const id = await create({ command: ['/bin/sh', '-c', 'dd if=/dev/zero of=/dev/shm/fill bs=1M count=50 2>/dev/null; while true; do :; done'] });
+    await start(id);
+    await sleep(1500);
+    type U = { value: bigint } | undefined;
+    const one = await call<object, { stats: { cpu: { usageCoreNanoSeconds: U }; memory: { workingSetBytes: U }; attributes: { id: string } } }>(
+      d.runtime, 'containerStats', { containerId: id });
+    expect(one.stats.attributes.id).to.equal(id);
+    expect(Number(one.stats.cpu.usageCoreNanoSeconds?.value)).to.be.greaterThan(100e6);
+    const list = await call<object, { stats: { attributes: { id: string }; cpu: { usageNanoCores: U } }[] }>(
+      d.runtime, 'listContainerStats', { filter: { id, podSandboxId: '', labelSelector: {} } });
+    expect(list.stats.map((x) => x.attributes.id)).to.deep.equal([id]);
+    await sleep(1100);
+    const again = await call<object, { stats: { cpu: { usageNanoCores: U } }[] }>(d.runtime, 'listContainerStats', { filter: { id, podSandboxId: '', labelSelector: {} } });
+    // A busy loop: close to one core (1e9 nano-cores) once two samples exist.
+    expect(Number(again.stats[0]?.cpu.usageNanoCores?.value)).to.be.greaterThan(3e8);
+    const pod = await call<object, { stats: { linux: { memory: { workingSetBytes: U }; process: { processCount: U }; network?: { interfaces: { name: string; rxBytes: U }[] }; containers: unknown[] } } }>(
+      d.runtime, 'podSandboxStats', { podSandboxId: podId });
+    // The pod's /dev/shm tmpfs is charged to the cgroup of the container that wrote it.
+    expect(Number(pod.stats.linux.memory.workingSetBytes?.value)).to.be.greaterThan(45e6);
+    expect(Number(pod.stats.linux.process.processCount?.value)).to.be.greaterThan(0);
+    expect(pod.stats.linux.network?.interfaces.map((i) => i.name)).to.include('eth0');
+    expect(pod.stats.linux.containers.length).to.be.greaterThan(0);
+    await call(d.runtime, 'removeContainer', { containerId: id });
+  });
+
   it('refuses to start a container twice, and answers unknown ids with NotFound', async function () {
     const { id } = await run(['/bin/true']);
     await expectCode(start(id), grpcStatus.FAILED_PRECONDITION);

@@ -1,0 +1,108 @@
+// Resource usage for the CRI stats RPCs, from memory and the cgroup files: each cgroup is read
+// once per request, the writable layer's usage comes from a background scan, and the cpu rate
+// from the previous sample of the same cgroup.
+import { join } from 'node:path';
+import { CpuRateCache } from '../../cgroups/cpu-rate.js';
+import type { CgroupStats } from '../../cgroups/stats.js';
+import type { CgroupDriver } from '../../cgroups/types.js';
+import { podNetStats, type InterfaceStats } from '../../network/net-stats.js';
+import type { LayerUsage, LayerUsageScanner } from '../../storage/layer-usage.js';
+import { isKind } from '../errors.js';
+import type { ContainerFilter, ContainerService } from '../container/container-service.js';
+import type { ContainerRecord } from '../container/types.js';
+import type { SandboxFilter, SandboxService } from '../sandbox/sandbox-service.js';
+import type { SandboxRecord } from '../sandbox/types.js';
+
+export interface ContainerUsage {
+  readonly record: ContainerRecord;
+  readonly cgroup?: CgroupStats;
+  readonly nanoCores?: bigint;
+  readonly layer?: LayerUsage;
+}
+
+export interface PodUsage {
+  readonly record: SandboxRecord;
+  readonly cgroup?: CgroupStats;
+  readonly nanoCores?: bigint;
+  readonly network: readonly InterfaceStats[];
+  readonly networkAt: bigint;
+  readonly containers: readonly ContainerUsage[];
+}
+
+export class StatsService {
+  private readonly rates = new CpuRateCache();
+  private readonly tracked = new Set<string>();
+
+  constructor(
+    private readonly cgroups: CgroupDriver,
+    private readonly containers: ContainerService,
+    private readonly sandboxes: SandboxService,
+    private readonly layers: LayerUsageScanner,
+  ) {}
+
+  /** A cgroup that is gone (the container was removed meanwhile) has no figures, not an error. */
+  private read(path: string): { cgroup?: CgroupStats; nanoCores?: bigint } {
+    try {
+      const cgroup = this.cgroups.stats(path);
+      const nanoCores = this.rates.update(path, cgroup);
+      return { cgroup, ...(nanoCores !== undefined ? { nanoCores } : {}) };
+    } catch (e) {
+      if (isKind(e, 'NotFound')) return {};
+      throw e;
+    }
+  }
+
+  private usage(r: ContainerRecord): ContainerUsage {
+    if (!this.tracked.has(r.id)) {
+      this.layers.track(r.id, join(r.dir, 'upper'));
+      this.tracked.add(r.id);
+    }
+    const layer = this.layers.get(r.id);
+    return { record: r, ...this.read(r.cgroupPath), ...(layer ? { layer } : {}) };
+  }
+
+  /** Forgets what belongs to containers that are gone (scans, cpu samples). */
+  private prune(): void {
+    const live = new Set<string>(this.containers.list().map((r) => r.id));
+    for (const id of this.tracked) {
+      if (!live.has(id)) {
+        this.layers.untrack(id);
+        this.tracked.delete(id);
+      }
+    }
+    this.rates.retain([...this.containers.list().map((r) => r.cgroupPath), ...this.sandboxes.list().map((p) => p.cgroupPath)]);
+  }
+
+  container(id: string): ContainerUsage {
+    return this.usage(this.containers.get(id));
+  }
+
+  listContainers(filter: ContainerFilter): ContainerUsage[] {
+    this.prune();
+    return this.containers.list(filter).map((r) => this.usage(r));
+  }
+
+  pod(id: string): PodUsage {
+    const r = this.sandboxes.get(id);
+    let network: InterfaceStats[] = [];
+    if (r.state === 'ready' && (r.ns.initPid !== undefined || r.ns.net)) {
+      try {
+        network = podNetStats({ ...(r.ns.initPid !== undefined ? { pid: r.ns.initPid } : {}), ...(r.ns.net ? { nsPath: r.ns.net } : {}) });
+      } catch (e) {
+        if (!isKind(e, 'NotFound')) throw e;
+      }
+    }
+    return {
+      record: r,
+      ...this.read(r.cgroupPath),
+      network,
+      networkAt: BigInt(Date.now()) * 1_000_000n,
+      containers: this.containers.list({ sandboxId: r.id }).map((c) => this.usage(c)),
+    };
+  }
+
+  listPods(filter: SandboxFilter): PodUsage[] {
+    this.prune();
+    return this.sandboxes.list(filter).map((p) => this.pod(p.id));
+  }
+}

@@ -48,12 +48,36 @@ export async function benchContainer(opts: { runs?: number } = {}): Promise<void
       await call(d.runtime, 'removeContainer', { containerId });
       stopRemove.push(ms(t));
     }
+    // ListContainerStats over 200 running containers (issue 8's bench).
+    const many: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const config = ContainerConfig.fromPartial({ metadata: { name: `s${i}`, attempt: 0 }, image: { image }, command: ['/bin/sleep', '600'] });
+      const { containerId } = await call<object, { containerId: string }>(d.runtime, 'createContainer', { podSandboxId, config, sandboxConfig: podConfig });
+      await call(d.runtime, 'startContainer', { containerId });
+      many.push(containerId);
+    }
+    const listStats: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const t = process.hrtime.bigint();
+      await call(d.runtime, 'listContainerStats', {});
+      listStats.push(ms(t));
+    }
+    const listAll: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const t = process.hrtime.bigint();
+      await call(d.runtime, 'listContainers', {});
+      await call(d.runtime, 'listPodSandbox', {});
+      listAll.push(ms(t));
+    }
     report(`containers, ${n} runs`, {
       'create+start_ms': median(createStart),
       'stop+remove_ms': median(stopRemove),
       execsync_true_ms: median(execs),
       monitor_rss_KiB: monitorRss,
+      'list_stats_200_ms': median(listStats),
+      'list_pods+containers_200_ms': median(listAll),
     });
+    for (const containerId of many) await call(d.runtime, 'removeContainer', { containerId });
     await call(d.runtime, 'stopPodSandbox', { podSandboxId });
     await call(d.runtime, 'removePodSandbox', { podSandboxId });
   } finally {

@@ -4,6 +4,8 @@
 import { join } from 'node:path';
 import { CpuRateCache } from '../../cgroups/cpu-rate.js';
 import type { CgroupStats } from '../../cgroups/stats.js';
+
+export type { CgroupStats } from '../../cgroups/stats.js';
 import type { CgroupDriver } from '../../cgroups/types.js';
 import { podNetStats, type InterfaceStats } from '../../network/net-stats.js';
 import type { LayerUsage, LayerUsageScanner } from '../../storage/layer-usage.js';

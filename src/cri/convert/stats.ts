@@ -1,6 +1,6 @@
 // Resource usage between the core and the CRI stats messages.
 import type { ContainerStats, CpuUsage, MemoryUsage, NetworkInterfaceUsage, PodSandboxStats } from '../../generated/runtime/v1/api.js';
-import type { CgroupStats } from '../../cgroups/stats.js';
+import type { CgroupStats } from '../../core/stats/stats-service.js';
 import type { ContainerUsage, PodUsage } from '../../core/stats/stats-service.js';
 
 const u64 = (v: bigint | number | undefined) => (v === undefined ? undefined : { value: BigInt(v) });

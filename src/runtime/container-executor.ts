@@ -1,16 +1,20 @@
 // The built-in executor: skiff-init runs the bundle under skiff-monitor; ExecSync enters the
 // container with `skiff-init exec`. Implements the core's ContainerExecutor.
+import { constants } from 'node:os';
 import type { OpContext } from '../core/context.js';
 import { SkiffError } from '../core/errors.js';
-import type { ContainerExecutor, ExecRequest, ExecResult, ExitStatus, StartRequest, Started } from './executor.js';
+import type { ExecRequest, ExecResult, StartRequest, Started } from './executor.js';
 import type { HelperRunner } from './helper-exec.js';
-import { readExitFile, reopenLog, startMonitor, watchExits } from './monitor.js';
+import { startMonitor } from './monitor.js';
+import { MonitoredExecutor } from './monitored-executor.js';
 import { runProcess } from './process.js';
 
 const INIT_ERROR = '[skiff-init:e] ';
 
-export class BuiltinExecutor implements ContainerExecutor {
-  constructor(private readonly helpers: HelperRunner) {}
+export class BuiltinExecutor extends MonitoredExecutor {
+  constructor(private readonly helpers: HelperRunner) {
+    super();
+  }
 
   private cgroupArgs(files: readonly string[]): string[] {
     return files.flatMap((f) => ['--cgroup-procs', f]);
@@ -64,21 +68,8 @@ export class BuiltinExecutor implements ContainerExecutor {
     }
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.code ?? 128 + signalNumber(r.signal) };
   }
-
-  readExit(exitFile: string): Promise<ExitStatus | undefined> {
-    return readExitFile(exitFile);
-  }
-
-  watchExits(exitsDir: string, onExit: (id: string) => void): { close(): void } {
-    return watchExits(exitsDir, onExit);
-  }
-
-  reopenLog(monitorPid: number): void {
-    reopenLog(monitorPid);
-  }
 }
 
 function signalNumber(signal: string | null): number {
-  const map: Record<string, number> = { SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGHUP: 1, SIGQUIT: 3, SIGABRT: 6, SIGSEGV: 11 };
-  return signal ? (map[signal] ?? 0) : 0;
+  return signal ? (constants.signals[signal as NodeJS.Signals] ?? 0) : 0;
 }

@@ -5,19 +5,22 @@ import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { OpContext } from '../core/context.js';
 import { SkiffError } from '../core/errors.js';
-import type { ContainerExecutor, ExecRequest, ExecResult, ExitStatus, StartRequest, Started } from './executor.js';
+import type { ExecRequest, ExecResult, StartRequest, Started } from './executor.js';
 import type { HelperRunner } from './helper-exec.js';
-import { readExitFile, reopenLog, startMonitor, watchExits } from './monitor.js';
+import { startMonitor } from './monitor.js';
+import { MonitoredExecutor } from './monitored-executor.js';
 import { runProcess } from './process.js';
 
-export class OciCliExecutor implements ContainerExecutor {
+export class OciCliExecutor extends MonitoredExecutor {
   constructor(
     private readonly helpers: HelperRunner,
     /** The runtime binary, e.g. /usr/sbin/runc. */
     private readonly runtimePath: string,
     /** The runtime's own state dir (--root), one per handler. */
     private readonly stateRoot: string,
-  ) {}
+  ) {
+    super();
+  }
 
   private base(): string[] {
     return [this.runtimePath, '--root', this.stateRoot];
@@ -77,18 +80,6 @@ export class OciCliExecutor implements ContainerExecutor {
   /** Drops the runtime's record of the container (it keeps one after the exit). Idempotent. */
   async cleanup(ctx: OpContext, id: string): Promise<void> {
     await runProcess(ctx, [...this.base(), 'delete', '--force', id], { timeoutMs: 30_000 });
-  }
-
-  readExit(exitFile: string): Promise<ExitStatus | undefined> {
-    return readExitFile(exitFile);
-  }
-
-  watchExits(exitsDir: string, onExit: (id: string) => void): { close(): void } {
-    return watchExits(exitsDir, onExit);
-  }
-
-  reopenLog(monitorPid: number): void {
-    reopenLog(monitorPid);
   }
 }
 

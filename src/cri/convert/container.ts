@@ -17,7 +17,7 @@ import { parseSeccompString, type SeccompRequest } from '../../core/container/se
 import { invalidArgument } from '../../core/errors.js';
 import type { ContainerFilter, CreateContainerInput } from '../../core/container/container-service.js';
 import type { ContainerRecord } from '../../core/container/types.js';
-import { toNamespaceModes } from './sandbox.js';
+import { toNamespaceModes, toPodResources } from './sandbox.js';
 
 const PROPAGATION: Record<number, 'private' | 'rslave' | 'rshared'> = {
   [MountPropagation.PROPAGATION_PRIVATE]: 'private',
@@ -30,21 +30,11 @@ const PROPAGATION_ENUM = {
   rshared: MountPropagation.PROPAGATION_BIDIRECTIONAL,
 } as const;
 
+/** The container's share of the pod's conversion, plus what only a process has: oom_score_adj. */
 export function toContainerResources(r: LinuxContainerResources | undefined) {
   if (!r) return undefined;
-  const n = (b: bigint) => (b === 0n ? undefined : Number(b));
-  return {
-    cpuPeriod: n(r.cpuPeriod),
-    cpuQuota: n(r.cpuQuota),
-    cpuShares: n(r.cpuShares),
-    cpusetCpus: r.cpusetCpus || undefined,
-    cpusetMems: r.cpusetMems || undefined,
-    memoryLimitBytes: n(r.memoryLimitInBytes),
-    memorySwapLimitBytes: n(r.memorySwapLimitInBytes),
-    oomScoreAdj: n(r.oomScoreAdj),
-    hugepageLimits: r.hugepageLimits.map((h) => ({ pageSize: h.pageSize, limit: Number(h.limit) })),
-    ...(Object.keys(r.unified).length ? { unified: { ...r.unified } } : {}),
-  };
+  const cgroup = toPodResources(r) ?? {};
+  return r.oomScoreAdj === 0n ? cgroup : { ...cgroup, oomScoreAdj: Number(r.oomScoreAdj) };
 }
 
 /** CRI Signal enum → "SIGTERM"; RUNTIME_DEFAULT → undefined (the image's or SIGTERM). */

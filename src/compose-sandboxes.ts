@@ -120,6 +120,7 @@ export async function openContainerService(
   );
   const containers = new ContainerService({
     containersDir: paths.containersDir,
+    writableDir: paths.writableDir,
     exitsDir: paths.exitsDir,
     ...deps,
     executor: new BuiltinExecutor(helpers),

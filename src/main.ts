@@ -127,7 +127,7 @@ export async function main(argv: string[]): Promise<number> {
     // Writable-layer usage for stats is measured in the background, never on a request.
     const layerUsage = new LayerUsageScanner({ onError: (id, dir, e) => log.debug('layer usage scan failed', { container: id, dir, error: String(e) }) });
     layerUsage.start(10_000);
-    const stats = new StatsService(cgroups, containers, sandboxes, layerUsage);
+    const stats = new StatsService(cgroups, containers, sandboxes, layerUsage, paths.writableDir);
 
     server = new CriServer({ log, gate }, handlers({ runtime, images, sandboxes, containers, events, stats }));
     await server.listen(socket);

@@ -47,6 +47,10 @@ export class Paths {
   get sandboxesDir(): string {
     return join(this.roots.state, 'sandboxes');
   }
+  /** Containers' writable layers (overlay upper and work dirs): on disk, not in /run's RAM. */
+  get writableDir(): string {
+    return join(this.roots.root, 'writable');
+  }
   get containersDir(): string {
     return join(this.roots.state, 'containers');
   }

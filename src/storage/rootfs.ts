@@ -2,7 +2,7 @@
 // and a writable upper dir of its own. Layer paths are short (layers/<n>/fs) because overlay's
 // mount data must fit in one page.
 import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { hasErrno, invalidArgument } from '../core/errors.js';
 import { MNT_DETACH, mount, umount2 } from '../sys/mount-calls.js';
 
@@ -15,9 +15,9 @@ export interface RootfsDirs {
   readonly work: string;
 }
 
-/** The dirs of a container's rootfs below `dir` (<state>/containers/<id>). */
-export function rootfsDirs(dir: string, bundleRootfs: string): RootfsDirs {
-  return { target: bundleRootfs, upper: join(dir, 'upper'), work: join(dir, 'work') };
+/** The writable dirs below `writable` (<root>/writable/<id>), mounted on the bundle's rootfs. */
+export function rootfsDirs(writable: string, bundleRootfs: string): RootfsDirs {
+  return { target: bundleRootfs, upper: join(writable, 'upper'), work: join(writable, 'work') };
 }
 
 /** `lowerDirs` top layer first, as overlayfs wants them. */
@@ -35,7 +35,7 @@ export function mountRootfs(lowerDirs: readonly string[], dirs: RootfsDirs): voi
   mount('overlay', dirs.target, 'overlay', 0, data);
 }
 
-/** Idempotent. The upper and work dirs go too: a removed container's changes are gone. */
+/** Idempotent. The upper and work dirs go too (with their parent): a removed container's changes are gone. */
 export function removeRootfs(dirs: RootfsDirs): void {
   try {
     umount2(dirs.target, MNT_DETACH);
@@ -43,4 +43,5 @@ export function removeRootfs(dirs: RootfsDirs): void {
     if (!hasErrno(e, 'EINVAL') && !hasErrno(e, 'ENOENT')) throw e;
   }
   for (const d of [dirs.upper, dirs.work]) rmSync(d, { recursive: true, force: true });
+  rmSync(dirname(dirs.upper), { recursive: true, force: true });
 }

@@ -444,5 +444,9 @@ describe('containers over the CRI socket', function () {
     expect((await call<object, { containers: unknown[] }>(d.runtime, 'listContainers', {})).containers).to.deep.equal([]);
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(d.state));
     expect(mounts).to.deep.equal([]);
+    // Writable layers live on disk under <root>/writable, and go with their containers.
+    expect(readdirSync(join(d.root, 'writable'))).to.deep.equal([]);
+    const fs = await call<object, { containerFilesystems: { fsId?: { mountpoint: string } }[] }>(d.images, 'imageFsInfo', {});
+    expect(fs.containerFilesystems[0]?.fsId?.mountpoint).to.equal(join(d.root, 'writable'));
   });
 });

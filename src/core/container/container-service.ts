@@ -2,7 +2,7 @@
 // its monitor), stop (stop signal, grace, SIGKILL), remove, exec, and the read side from memory.
 // Exits arrive as files in the exits dir, written by each container's monitor.
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { CgroupDriver } from '../../cgroups/types.js';
 import { childCgroupPath } from '../../cgroups/cgroup-path.js';
@@ -81,6 +81,8 @@ export interface ContainerFilter {
 
 export interface ContainerServiceDeps {
   readonly containersDir: string;
+  /** Where writable layers live (persistent disk), one dir per container id. */
+  readonly writableDir: string;
   readonly exitsDir: string;
   readonly sandboxes: SandboxService;
   readonly images: ImageService;
@@ -122,6 +124,20 @@ export class ContainerService implements LayerUsers {
       this.names.set(this.key(r.sandboxId, r.name, r.attempt), r.id);
     }
     for (const r of records.values()) if (r.state === 'running') await this.onExit(ctx, r.id);
+    // Records live in /run, writable layers on disk: after a reboot the layers of containers
+    // that no longer exist are left over.
+    await mkdir(this.d.writableDir, { recursive: true, mode: 0o711 });
+    for (const name of await readdir(this.d.writableDir)) {
+      if (!this.byId.has(name as ContainerId)) {
+        await rm(join(this.d.writableDir, name), { recursive: true, force: true });
+        ctx.log.info('removed the writable layer of a container that no longer exists', { container: name });
+      }
+    }
+  }
+
+  /** The writable layer of a container (for stats and ImageFsInfo). */
+  writableLayer(id: string): string {
+    return join(this.d.writableDir, id, 'upper');
   }
 
   close(): void {
@@ -181,7 +197,7 @@ export class ContainerService implements LayerUsers {
 
       const top = image.layers[image.layers.length - 1]?.chainId;
       if (!top) throw failedPrecondition(`image ${image.id} has no layers`);
-      const rootfs = rootfsDirs(dir, join(dir, 'bundle', 'rootfs'));
+      const rootfs = rootfsDirs(join(this.d.writableDir, id), join(dir, 'bundle', 'rootfs'));
       mountRootfs(this.d.layers.lowerDirs(top), rootfs);
       stack.push(`rootfs of ${id}`, () => removeRootfs(rootfs));
 
@@ -418,7 +434,7 @@ export class ContainerService implements LayerUsers {
       const r = this.byId.get(found.id);
       if (!r) return;
       await this.executorFor(r.runtimeHandler).cleanup?.(ctx, r.id);
-      removeRootfs(rootfsDirs(r.dir, join(r.dir, 'bundle', 'rootfs')));
+      removeRootfs(rootfsDirs(join(this.d.writableDir, r.id), join(r.dir, 'bundle', 'rootfs')));
       await this.d.cgroups.remove(ctx, r.cgroupPath, { recursive: true });
       await rm(r.dir, { recursive: true, force: true });
       await rm(this.exitFile(r.id), { force: true });

@@ -1,7 +1,6 @@
 // Resource usage for the CRI stats RPCs, from memory and the cgroup files: each cgroup is read
 // once per request, the writable layer's usage comes from a background scan, and the cpu rate
 // from the previous sample of the same cgroup.
-import { join } from 'node:path';
 import { CpuRateCache } from '../../cgroups/cpu-rate.js';
 import type { CgroupStats } from '../../cgroups/stats.js';
 
@@ -40,6 +39,8 @@ export class StatsService {
     private readonly containers: ContainerService,
     private readonly sandboxes: SandboxService,
     private readonly layers: LayerUsageScanner,
+    /** Where the writable layers live, reported as the container filesystem. */
+    readonly writableMountpoint: string,
   ) {}
 
   /** A cgroup that is gone (the container was removed meanwhile) has no figures, not an error. */
@@ -54,12 +55,16 @@ export class StatsService {
     }
   }
 
-  private usage(r: ContainerRecord): ContainerUsage {
+  private layer(r: ContainerRecord): LayerUsage | undefined {
     if (!this.tracked.has(r.id)) {
-      this.layers.track(r.id, join(r.dir, 'upper'));
+      this.layers.track(r.id, this.containers.writableLayer(r.id));
       this.tracked.add(r.id);
     }
-    const layer = this.layers.get(r.id);
+    return this.layers.get(r.id);
+  }
+
+  private usage(r: ContainerRecord): ContainerUsage {
+    const layer = this.layer(r);
     return { record: r, ...this.read(r.cgroupPath), ...(layer ? { layer } : {}) };
   }
 
@@ -73,6 +78,21 @@ export class StatsService {
       }
     }
     this.rates.retain([...this.containers.list().map((r) => r.cgroupPath), ...this.sandboxes.list().map((p) => p.cgroupPath)]);
+  }
+
+  /** Bytes and inodes of every writable layer, as last scanned (ImageFsInfo's container filesystem). */
+  writableLayers(): { usedBytes: bigint; inodesUsed: bigint } {
+    this.prune();
+    let usedBytes = 0n;
+    let inodesUsed = 0n;
+    for (const r of this.containers.list()) {
+      const u = this.layer(r);
+      if (u) {
+        usedBytes += u.usedBytes;
+        inodesUsed += u.inodesUsed;
+      }
+    }
+    return { usedBytes, inodesUsed };
   }
 
   container(id: string): ContainerUsage {

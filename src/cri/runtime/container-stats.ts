@@ -25,19 +25,19 @@ function filterOf(f: ListContainerStatsRequest['filter']): ContainerFilter {
 
 export const containerStats =
   (s: Services): UnaryHandler<ContainerStatsRequest, ContainerStatsResponse> =>
-  async (_ctx, req) => ({ stats: toContainerStats(s.stats.container(requireId(req.containerId, 'container_id')), s.images.fsUsage().mountpoint) });
+  async (_ctx, req) => ({ stats: toContainerStats(s.stats.container(requireId(req.containerId, 'container_id')), s.stats.writableMountpoint) });
 
 export const listContainerStats =
   (s: Services): UnaryHandler<ListContainerStatsRequest, ListContainerStatsResponse> =>
   async (_ctx, req) => {
-    const mp = s.images.fsUsage().mountpoint;
+    const mp = s.stats.writableMountpoint;
     return { stats: s.stats.listContainers(filterOf(req.filter)).map((u) => toContainerStats(u, mp)) };
   };
 
 export const streamContainerStats =
   (s: Services): StreamHandler<StreamContainerStatsRequest, StreamContainerStatsResponse> =>
   async (_ctx, req, send) => {
-    const mp = s.images.fsUsage().mountpoint;
+    const mp = s.stats.writableMountpoint;
     const all = s.stats.listContainers(filterOf(req.filter)).map((u) => toContainerStats(u, mp));
     for (let i = 0; i < all.length; i += PAGE) send({ containerStats: all.slice(i, i + PAGE) });
   };

@@ -21,19 +21,19 @@ function filterOf(f: ListPodSandboxStatsRequest['filter']): SandboxFilter {
 
 export const podSandboxStats =
   (s: Services): UnaryHandler<PodSandboxStatsRequest, PodSandboxStatsResponse> =>
-  async (_ctx, req) => ({ stats: toPodSandboxStats(s.stats.pod(requireId(req.podSandboxId, 'pod_sandbox_id')), s.images.fsUsage().mountpoint) });
+  async (_ctx, req) => ({ stats: toPodSandboxStats(s.stats.pod(requireId(req.podSandboxId, 'pod_sandbox_id')), s.stats.writableMountpoint) });
 
 export const listPodSandboxStats =
   (s: Services): UnaryHandler<ListPodSandboxStatsRequest, ListPodSandboxStatsResponse> =>
   async (_ctx, req) => {
-    const mp = s.images.fsUsage().mountpoint;
+    const mp = s.stats.writableMountpoint;
     return { stats: s.stats.listPods(filterOf(req.filter)).map((u) => toPodSandboxStats(u, mp)) };
   };
 
 export const streamPodSandboxStats =
   (s: Services): StreamHandler<StreamPodSandboxStatsRequest, StreamPodSandboxStatsResponse> =>
   async (_ctx, req, send) => {
-    const mp = s.images.fsUsage().mountpoint;
+    const mp = s.stats.writableMountpoint;
     const all = s.stats.listPods(filterOf(req.filter)).map((u) => toPodSandboxStats(u, mp));
     for (let i = 0; i < all.length; i += PAGE) send({ podSandboxStats: all.slice(i, i + PAGE) });
   };

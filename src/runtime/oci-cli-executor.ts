@@ -10,6 +10,7 @@ import type { HelperRunner } from './helper-exec.js';
 import { startMonitor } from './monitor.js';
 import { MonitoredExecutor } from './monitored-executor.js';
 import { runProcess } from './process.js';
+import { readProcStat } from '../util/proc-stat.js';
 
 export class OciCliExecutor extends MonitoredExecutor {
   constructor(
@@ -55,7 +56,7 @@ export class OciCliExecutor extends MonitoredExecutor {
       throw new SkiffError('Internal', `${this.runtimePath} did not start container ${req.id}: ${logTail(req.logPath)}`);
     }
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    return { pid, startTime: procStartTime(pid), monitorPid: monitor.monitorPid };
+    return { pid, startTime: readProcStat(pid)?.startTime ?? 0, monitorPid: monitor.monitorPid };
   }
 
   async exec(ctx: OpContext, req: ExecRequest): Promise<ExecResult> {
@@ -115,15 +116,6 @@ function firstOf(
     for (const n of names) if (existsSync(join(dir, n))) finish(n);
   }
   return { promise, cancel: () => watchers.forEach((w) => w.close()) };
-}
-
-function procStartTime(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-  } catch {
-    return 0;
-  }
 }
 
 /** The runtime's own error lines, which the monitor wrote into the container log. */

@@ -58,15 +58,6 @@ export async function ensureHostPath(p: string): Promise<void> {
   if (!existsSync(p)) await mkdir(p, { recursive: true, mode: 0o755 });
 }
 
-export function processAlive(pid: number, startTime: number | undefined): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return startTime === undefined || Number(fields[19]) === startTime;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * What "all capabilities" means for a privileged container: those in the daemon's own bounding

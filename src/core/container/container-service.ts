@@ -23,7 +23,8 @@ import type { SandboxService } from '../sandbox/sandbox-service.js';
 import type { NsMode, SandboxRecord } from '../sandbox/types.js';
 import type { ContainerExecutor, ExecResult } from '../../runtime/executor.js';
 import type { ContainerMount, ContainerRecord, ContainerState } from './types.js';
-import { cgroupResources, choice, ensureHostPath, exited, hostDevice, hostDevices, limitToHostCapabilities, processAlive, readInRootfs } from './container-parts.js';
+import { cgroupResources, choice, ensureHostPath, exited, hostDevice, hostDevices, limitToHostCapabilities, readInRootfs } from './container-parts.js';
+import { isSameProcess } from '../../util/proc-stat.js';
 import { applyDeviceRules } from '../../cgroups/devices.js';
 import { checkAppArmor, type AppArmorRequest } from './apparmor.js';
 import { seccompProgram, type SeccompRequest } from './seccomp.js';
@@ -379,7 +380,7 @@ export class ContainerService implements LayerUsers {
     if (!status) {
       const r = this.byId.get(id as ContainerId);
       // After a restart: no exit file and no process means the monitor died with it.
-      if (r?.state === 'running' && r.pid !== undefined && !processAlive(r.pid, r.pidStartTime)) {
+      if (r?.state === 'running' && r.pid !== undefined && !isSameProcess(r.pid, r.pidStartTime)) {
         await this.locks.run(r.id, () => this.save({ ...r, state: 'exited', finishedAt: nowNs(), exitCode: 255, reason: 'Unknown', message: 'the container and its monitor disappeared while skiffd was down' }));
       }
       return;
@@ -412,7 +413,7 @@ export class ContainerService implements LayerUsers {
   async stop(ctx: OpContext, id: string, timeoutSeconds: number): Promise<void> {
     const r = this.find(id);
     if (!r || r.state !== 'running') return;
-    if (timeoutSeconds > 0 && r.pid !== undefined && processAlive(r.pid, r.pidStartTime)) {
+    if (timeoutSeconds > 0 && r.pid !== undefined && isSameProcess(r.pid, r.pidStartTime)) {
       try {
         process.kill(r.pid, r.stopSignal.number);
       } catch {

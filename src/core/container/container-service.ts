@@ -108,6 +108,8 @@ export class ContainerService implements LayerUsers {
   private readonly exitWaiters = new Map<string, (() => void)[]>();
   private watcher: { close(): void } | undefined;
   private readonly seccomp = new SeccompCache();
+  /** ExecSync's environment and working dir per container, so an exec reads no file. */
+  private readonly processes = new Map<string, { env: string[]; cwd: string }>();
 
   constructor(private readonly d: ContainerServiceDeps) {}
 
@@ -239,6 +241,8 @@ export class ContainerService implements LayerUsers {
       if (input.cri.privileged) spec.process.capabilities = limitToHostCapabilities(spec.process.capabilities);
       const user = resolveUser(specInput, specInput.etcPasswd, specInput.etcGroup);
       await writeFile(join(dir, 'bundle', 'config.json'), JSON.stringify(spec), { mode: 0o600 });
+      this.processes.set(id, { env: spec.process.env, cwd: spec.process.cwd });
+      stack.push(`exec settings of ${id}`, () => void this.processes.delete(id));
       const filter = seccompProgram(this.seccomp, input.seccomp, {
         privileged: input.cri.privileged,
         capabilities: spec.process.capabilities?.bounding ?? [],
@@ -441,6 +445,7 @@ export class ContainerService implements LayerUsers {
       await rm(this.exitFile(r.id), { force: true });
       await this.d.records.delete(r.id);
       this.byId.delete(r.id);
+      this.processes.delete(r.id);
       this.names.delete(this.key(r.sandboxId, r.name, r.attempt));
       ctx.log.info('container removed', { container: r.id });
       this.d.events?.publish('deleted', r.id, r.sandboxId);
@@ -456,17 +461,17 @@ export class ContainerService implements LayerUsers {
     const r = this.get(id);
     if (argv.length === 0) throw invalidArgument('cmd is empty');
     if (r.state !== 'running' || r.pid === undefined) throw failedPrecondition(`container ${r.id} is not running`);
-    const spec = JSON.parse(readFileSync(join(r.dir, 'bundle', 'config.json'), 'utf8')) as { process: { env: string[]; cwd: string } };
+    const proc = this.processOf(r);
     return this.executorFor(r.runtimeHandler).exec(ctx, {
       id: r.id,
       pid: r.pid,
       bundleDir: join(r.dir, 'bundle'),
       cgroupProcs: this.d.cgroups.dirs(r.cgroupPath).map((p) => join(p, 'cgroup.procs')),
-      cwd: spec.process.cwd,
+      cwd: proc.cwd,
       uid: r.user.uid,
       gid: r.user.gid,
       groups: r.user.groups,
-      env: spec.process.env,
+      env: proc.env,
       argv,
       timeoutMs: timeoutSeconds * 1000,
       maxOutputBytes: MAX_EXEC_OUTPUT,
@@ -481,6 +486,18 @@ export class ContainerService implements LayerUsers {
     if (!res) return;
     await this.locks.run(r.id, () => this.d.cgroups.apply(ctx, r.cgroupPath, res));
     ctx.log.info('container resources updated', { container: r.id, resources: res });
+  }
+
+  /** The environment and working dir an exec gets: kept from create, read back once after a restart. */
+  private processOf(r: ContainerRecord): { env: string[]; cwd: string } {
+    let p = this.processes.get(r.id);
+    if (!p) {
+      const spec = this.spec(r.id) as { process?: { env?: string[]; cwd?: string } } | null;
+      if (!spec?.process?.env || !spec.process.cwd) throw failedPrecondition(`container ${r.id}: its bundle cannot be read`);
+      p = { env: spec.process.env, cwd: spec.process.cwd };
+      this.processes.set(r.id, p);
+    }
+    return p;
   }
 
   /** The OCI runtime spec of the container's bundle (verbose ContainerStatus only: a file read). */

@@ -3,7 +3,7 @@
 // SIGKILL for the pid-namespace init), so stopping a pod spawns nothing.
 import { rmdirSync, unlinkSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import type { OpContext } from '../core/context.js';
+import { abortError, type OpContext } from '../core/context.js';
 import { hasErrno, internal, SkiffError, toSkiffError } from '../core/errors.js';
 import type { HelperRunner } from '../runtime/helper-exec.js';
 import { SyscallError } from '../sys/errno.js';
@@ -72,14 +72,6 @@ export function pinHelperArgs(opts: PinOptions): string[] {
   return args;
 }
 
-function abortedError(ctx: OpContext): SkiffError {
-  const reason: unknown = ctx.signal.reason;
-  if (reason instanceof SkiffError) return reason.wrap('pinning pod namespaces');
-  if (reason instanceof Error && reason.name === 'TimeoutError') {
-    return new SkiffError('DeadlineExceeded', 'pinning pod namespaces: deadline exceeded', { cause: reason });
-  }
-  return new SkiffError('Cancelled', 'pinning pod namespaces: cancelled', { cause: reason });
-}
 
 /**
  * Creates, configures and pins the pod's namespaces with one run of skiff-pinns. Sysctls are
@@ -93,7 +85,7 @@ export async function pinPodNamespaces(
 ): Promise<PinnedNamespaces> {
   if (!isAbsolute(opts.dir)) throw internal(`namespace pin dir is not absolute: ${opts.dir}`);
   validatePodSysctls(opts.sysctls, { hostNetwork: !opts.net, hostIpc: !opts.ipc });
-  if (ctx.signal.aborted) throw abortedError(ctx);
+  if (ctx.signal.aborted) throw abortError(ctx.signal, 'pinning pod namespaces');
 
   // The helper runs about a millisecond. Killing it midway could orphan a pin or the pid init that
   // nobody would know of, so it always runs to the end; the caller's signal is honoured after.
@@ -122,7 +114,7 @@ export async function pinPodNamespaces(
     answer.pid === undefined ? paths : { ...paths, initPid: answer.pid, initStartTime: answer.startTime };
   if (ctx.signal.aborted) {
     await unpinPodNamespaces(ctx, pinned);
-    throw abortedError(ctx);
+    throw abortError(ctx.signal, 'pinning pod namespaces');
   }
   ctx.log.debug('pinned pod namespaces', { dir: opts.dir, initPid: pinned.initPid });
   return pinned;

@@ -2,7 +2,7 @@
 // are learnt from SIGCHLD (no polling): every SIGCHLD reaps whichever of our children are done.
 import { createReadStream, createWriteStream } from 'node:fs';
 import { constants } from 'node:os';
-import type { OpContext } from '../core/context.js';
+import { abortError, type OpContext } from '../core/context.js';
 import { SkiffError } from '../core/errors.js';
 import { spawnPiped, tryReap } from '../sys/spawn-calls.js';
 import { countSpawn } from './spawn-count.js';
@@ -106,7 +106,7 @@ export async function runCaptured(
   env: readonly string[],
   opts: CaptureOptions = {},
 ): Promise<Captured> {
-  if (ctx.signal.aborted) throw abortReason(ctx, file);
+  if (ctx.signal.aborted) throw abortError(ctx.signal, file);
   countSpawn();
   const child = spawnPiped(file, [file, ...args], env, { stdin: opts.input !== undefined });
   if (child.stdin !== undefined) feed(child.stdin, opts.input ?? '');
@@ -119,7 +119,7 @@ export async function runCaptured(
       // Gone already.
     }
   };
-  const onAbort = () => kill(abortReason(ctx, file));
+  const onAbort = () => kill(abortError(ctx.signal, file));
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   const ms = opts.timeoutMs;
   const timer = ms === undefined ? undefined : setTimeout(() => kill(new SkiffError('DeadlineExceeded', `${file}: no answer after ${ms} ms, killed`)), ms);
@@ -138,9 +138,4 @@ export async function runCaptured(
     if (timer) clearTimeout(timer);
     ctx.signal.removeEventListener('abort', onAbort);
   }
-}
-
-function abortReason(ctx: OpContext, file: string): SkiffError {
-  const reason: unknown = ctx.signal.reason;
-  return reason instanceof SkiffError ? reason.wrap(file) : new SkiffError('Cancelled', `${file}: cancelled`, { cause: reason });
 }

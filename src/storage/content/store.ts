@@ -7,8 +7,8 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } fro
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import type { OpContext } from '../../core/context.js';
-import { SkiffError, hasErrno, internal, invalidArgument, isKind, notFound, toSkiffError } from '../../core/errors.js';
+import { abortable, isCancellation, type OpContext } from '../../core/context.js';
+import { hasErrno, internal, invalidArgument, notFound, toSkiffError } from '../../core/errors.js';
 import { isDigest, parseDigest, type Digest } from '../../core/ids.js';
 import { SingleFlight } from '../../core/keyed-mutex.js';
 import { BlobWriter } from './blob-writer.js';
@@ -97,6 +97,7 @@ export class ContentStore {
         await abortable(
           ctx.signal,
           this.flights.run(expected.digest, () => this.ingestOnce(ctx, expected, open)),
+          `fetching blob ${expected.digest}`,
         );
         return;
       } catch (e) {
@@ -293,32 +294,4 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await fh.close();
   }
-}
-
-/** Waits for a shared promise, but stops waiting (not the shared work) when this caller's signal fires. */
-export async function abortable<T>(signal: AbortSignal, p: Promise<T>): Promise<T> {
-  if (signal.aborted) throw abortedError(signal);
-  let onAbort!: () => void;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(abortedError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([p, aborted]);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
-}
-
-/** The error for work stopped by its caller's signal: DeadlineExceeded for a timeout, else Cancelled. */
-export function abortedError(signal: AbortSignal): SkiffError {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error && reason.name === 'TimeoutError') {
-    return new SkiffError('DeadlineExceeded', 'deadline exceeded', { cause: reason });
-  }
-  return new SkiffError('Cancelled', 'operation cancelled', { cause: reason });
-}
-
-export function isCancellation(e: unknown): boolean {
-  return isKind(e, 'Cancelled') || isKind(e, 'DeadlineExceeded');
 }

@@ -11,11 +11,11 @@ import { pipeline, type Readable, type Transform } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import { feedTar } from '../tar-feed.js';
-import type { OpContext } from '../../core/context.js';
+import { abortError, type OpContext } from '../../core/context.js';
 import { hasErrno, invalidArgument, isSkiffError, SkiffError, toSkiffError } from '../../core/errors.js';
 import type { Digest } from '../../core/ids.js';
 import { parseReference } from '../../util/image-reference.js';
-import { abortedError, type ContentStore } from '../content/store.js';
+import type { ContentStore } from '../content/store.js';
 import { decompressor, type Compression } from '../layers/decompress.js';
 import type { ArchiveImage } from './archive.js';
 import { parseImageConfig } from './image-config.js';
@@ -103,7 +103,7 @@ export async function scanArchive(ctx: OpContext, file: string, content: Content
   const source = await openArchive(file);
   const extract = tar.extract();
   const feedState: { error?: unknown } = {};
-  const feeding = feedTar(ctx.signal, source, extract, feedState, abortedError);
+  const feeding = feedTar(ctx.signal, source, extract, feedState, (signal) => abortError(signal, `reading image archive ${file}`));
   feeding.catch(() => undefined); // awaited below
   const budget = { small: 0 };
   try {
@@ -265,7 +265,7 @@ async function drain(body: AsyncIterable<unknown>): Promise<void> {
 
 async function* tapped(signal: AbortSignal, entry: Entry, tap: HashTap): AsyncGenerator<Buffer> {
   for await (const item of entry) {
-    if (signal.aborted) throw abortedError(signal);
+    if (signal.aborted) throw abortError(signal, 'reading image archive');
     const chunk = item as Buffer;
     tap.add(chunk);
     yield chunk;

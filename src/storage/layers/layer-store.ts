@@ -6,13 +6,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { OpContext } from '../../core/context.js';
+import { abortable, abortError, isCancellation, type OpContext } from '../../core/context.js';
 import { hasErrno, isSkiffError, notFound, toSkiffError } from '../../core/errors.js';
 import { isDigest, type Digest } from '../../core/ids.js';
 import { KeyedMutex, SingleFlight } from '../../core/keyed-mutex.js';
 import { RecordStore } from '../../state/record-store.js';
 import type { Sys } from '../../sys/index.js';
-import { abortable, abortedError, isCancellation } from '../content/store.js';
 
 export interface LayerRecord {
   readonly chainId: Digest;
@@ -167,6 +166,7 @@ export class LayerStore {
         return await abortable(
           ctx.signal,
           this.flights.run(spec.chainId, () => this.locks.run(spec.chainId, () => this.unpack(ctx, spec, produce))),
+          `unpacking layer ${spec.diffId}`,
         );
       } catch (e) {
         // Another caller's unpack that was cancelled is not our failure: start our own.
@@ -190,7 +190,7 @@ export class LayerStore {
       const fs = join(tmp, 'fs');
       await mkdir(fs, { recursive: true, mode: 0o755 });
       const produced = (await produce(fs)) ?? { bytes: 0, inodes: 0 };
-      if (ctx.signal.aborted) throw abortedError(ctx.signal);
+      if (ctx.signal.aborted) throw abortError(ctx.signal, `unpacking layer ${spec.diffId}`);
       if (this.sys) await this.flush(tmp);
       await rename(tmp, final);
       await syncDir(this.dir);

@@ -5,7 +5,7 @@ import { readdir } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 import { feedTar } from '../tar-feed.js';
-import type { OpContext } from '../../core/context.js';
+import { abortError, type OpContext } from '../../core/context.js';
 import { invalidArgument, isKind, isSkiffError, SkiffError, toSkiffError } from '../../core/errors.js';
 import type { Sys } from '../../sys/index.js';
 import { captureRawPax } from './pax-raw.js';
@@ -27,7 +27,7 @@ export async function unpackTar(ctx: OpContext, tarStream: Readable, targetDir: 
   const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
   const takeRawPax = captureRawPax(extract);
   const feedState: { error?: unknown } = {};
-  const feeding = feedTar(ctx.signal, tarStream, extract, feedState, abortError);
+  const feeding = feedTar(ctx.signal, tarStream, extract, feedState, (signal) => abortError(signal, 'unpacking layer'));
   // Awaited below; until then its rejection is only recorded.
   feeding.catch(() => undefined);
   try {
@@ -66,13 +66,4 @@ function classify(e: unknown, sourceError: unknown): SkiffError {
     return toSkiffError(e, 'unpacking layer');
   }
   return invalidArgument(`layer is not a valid tar archive: ${e instanceof Error ? e.message : String(e)}`, e);
-}
-
-
-function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error && reason.name === 'TimeoutError') {
-    return new SkiffError('DeadlineExceeded', 'unpacking layer: deadline exceeded', { cause: reason });
-  }
-  return new SkiffError('Cancelled', 'unpacking layer: cancelled', { cause: reason });
 }

@@ -9,7 +9,7 @@ import type { LookupFunction } from 'node:net';
 import { Transform, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { failedPrecondition, invalidArgument, SkiffError, unavailable } from '../../core/errors.js';
-import type { OpContext } from '../../core/context.js';
+import { abortError, type OpContext } from '../../core/context.js';
 
 export interface TransportOptions {
   /** host[:port] whose TLS certificates are not verified. */
@@ -59,13 +59,6 @@ export function isTransient(e: unknown): boolean {
   return e instanceof SkiffError && transientErrors.has(e);
 }
 
-/** Cancelled when the caller went away, DeadlineExceeded when its deadline passed. */
-export function abortError(signal: AbortSignal, what: string): SkiffError {
-  const r: unknown = signal.reason;
-  if (r instanceof SkiffError) return r;
-  if (r instanceof Error && r.name === 'TimeoutError') return new SkiffError('DeadlineExceeded', `${what}: deadline exceeded`, { cause: r });
-  return new SkiffError('Cancelled', `${what}: cancelled`, { cause: r });
-}
 
 function networkError(e: unknown, method: string, url: URL): SkiffError {
   if (e instanceof SkiffError) return e;

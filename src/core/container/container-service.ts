@@ -17,6 +17,7 @@ import { CleanupStack } from '../cleanup-stack.js';
 import type { OpContext } from '../context.js';
 import { failedPrecondition, invalidArgument, notFound, toSkiffError } from '../errors.js';
 import { newContainerId, type ContainerId, type Digest } from '../ids.js';
+import { findByIdOrPrefix } from '../find-by-id.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import type { ImageService, LayerUsers } from '../image/image-service.js';
 import type { SandboxService } from '../sandbox/sandbox-service.js';
@@ -324,12 +325,9 @@ export class ContainerService implements LayerUsers {
   }
 
   find(idOrPrefix: string): ContainerRecord | undefined {
-    const exact = this.byId.get(idOrPrefix as ContainerId);
-    if (exact || !idOrPrefix) return exact;
-    const matches = [...this.byId.values()].filter((r) => r.id.startsWith(idOrPrefix));
-    if (matches.length > 1) throw failedPrecondition(`container id prefix ${JSON.stringify(idOrPrefix)} is ambiguous`);
-    return matches[0];
+    return findByIdOrPrefix<ContainerRecord>(this.byId, idOrPrefix, 'container');
   }
+
 
   list(f: ContainerFilter = {}): ContainerRecord[] {
     return [...this.byId.values()].filter(

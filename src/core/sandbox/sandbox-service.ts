@@ -16,8 +16,9 @@ import type { HelperRunner } from '../../runtime/helper-exec.js';
 import type { RecordStore } from '../../state/record-store.js';
 import { CleanupStack } from '../cleanup-stack.js';
 import type { OpContext } from '../context.js';
-import { failedPrecondition, invalidArgument, notFound, toSkiffError } from '../errors.js';
+import { invalidArgument, notFound, toSkiffError } from '../errors.js';
 import { newSandboxId, type SandboxId } from '../ids.js';
+import { findByIdOrPrefix } from '../find-by-id.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import type { PodNetwork } from './pod-network.js';
 import { nameKey, type SandboxRecord, type SandboxSpec, type SandboxState } from './types.js';
@@ -206,12 +207,9 @@ export class SandboxService {
 
   /** By full id or unique prefix, as crictl users type them. */
   find(idOrPrefix: string): SandboxRecord | undefined {
-    const exact = this.byId.get(idOrPrefix as SandboxId);
-    if (exact || idOrPrefix.length === 0) return exact;
-    const matches = [...this.byId.values()].filter((r) => r.id.startsWith(idOrPrefix));
-    if (matches.length > 1) throw failedPrecondition(`pod sandbox id prefix ${JSON.stringify(idOrPrefix)} is ambiguous`);
-    return matches[0];
+    return findByIdOrPrefix<SandboxRecord>(this.byId, idOrPrefix, 'pod sandbox');
   }
+
 
   list(filter: SandboxFilter = {}): SandboxRecord[] {
     return [...this.byId.values()].filter(

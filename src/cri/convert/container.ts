@@ -18,6 +18,7 @@ import { invalidArgument } from '../../core/errors.js';
 import type { ContainerFilter, CreateContainerInput } from '../../core/container/container-service.js';
 import type { ContainerRecord } from '../../core/container/types.js';
 import { toNamespaceModes, toPodResources } from './sandbox.js';
+import { toImageSpec } from './image.js';
 
 const PROPAGATION: Record<number, 'private' | 'rslave' | 'rshared'> = {
   [MountPropagation.PROPAGATION_PRIVATE]: 'private',
@@ -132,14 +133,13 @@ export function toCreateContainerInput(sandboxId: string, config: ContainerConfi
 
 const STATE = { created: ContainerState.CONTAINER_CREATED, running: ContainerState.CONTAINER_RUNNING, exited: ContainerState.CONTAINER_EXITED } as const;
 
-const spec = (image: string) => ({ image, annotations: {}, userSpecifiedImage: '', runtimeHandler: '', imageRef: '' });
 
 export function toContainer(r: ContainerRecord): Container {
   return {
     id: r.id,
     podSandboxId: r.sandboxId,
     metadata: { name: r.name, attempt: r.attempt },
-    image: spec(r.image),
+    image: toImageSpec(r.image),
     imageRef: r.imageRef,
     state: STATE[r.state],
     createdAt: r.createdAt,
@@ -175,7 +175,7 @@ export function toContainerStatus(r: ContainerRecord): ContainerStatus {
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
     exitCode: r.exitCode,
-    image: spec(r.image),
+    image: toImageSpec(r.image),
     imageRef: r.imageRef,
     reason: r.reason,
     message: r.message,

@@ -10,6 +10,11 @@ export function requireImageName(spec: ImageSpec | undefined, field = 'image.ima
   return name;
 }
 
+/** An ImageSpec naming `image`, its other fields empty. */
+export function toImageSpec(image: string): ImageSpec {
+  return { image, annotations: {}, userSpecifiedImage: '', runtimeHandler: '', imageRef: '' };
+}
+
 export function toImage(v: ImageView): Image {
   const { record, user } = v;
   return {
@@ -19,7 +24,7 @@ export function toImage(v: ImageView): Image {
     size: BigInt(record.size),
     uid: user.uid === undefined ? undefined : { value: user.uid },
     username: user.username ?? '',
-    spec: { image: record.id, annotations: {}, userSpecifiedImage: '', runtimeHandler: '', imageRef: '' },
+    spec: toImageSpec(record.id),
     pinned: v.pinned,
   };
 }

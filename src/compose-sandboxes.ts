@@ -122,6 +122,7 @@ export async function openContainerService(
     containersDir: paths.containersDir,
     writableDir: paths.writableDir,
     exitsDir: paths.exitsDir,
+    attachDir: paths.attachDir,
     ...deps,
     executor: new BuiltinExecutor(helpers),
     handlers,

@@ -16,6 +16,11 @@ import { isRuntimeSettings, RuntimeInfo } from './core/runtime-info.js';
 import { isSkiffError } from './core/errors.js';
 import { EventBus } from './core/events.js';
 import { StatsService } from './core/stats/stats-service.js';
+import { StreamService } from './core/streaming/stream-service.js';
+import { StreamingServer } from './streaming/server.js';
+
+/** How long a client has to open its streams after connecting (kubelet's default). */
+const STREAM_CREATION_TIMEOUT_MS = 30_000;
 import { LayerUsageScanner } from './storage/layer-usage.js';
 import { openImageService } from './compose.js';
 import { openContainerService, openSandboxService } from './compose-sandboxes.js';
@@ -91,6 +96,7 @@ export async function main(argv: string[]): Promise<number> {
   const gate = new ReadinessGate();
   let server: CriServer | undefined;
   let events: EventBus | undefined;
+  let streaming: StreamingServer | undefined;
   // Handlers go in before anything can announce readiness: a SIGTERM that arrives during start-up
   // (or right after "skiffd started" is read) is kept and acted on once the server runs.
   const signals = new SignalLatch();
@@ -129,7 +135,19 @@ export async function main(argv: string[]): Promise<number> {
     layerUsage.start(10_000);
     const stats = new StatsService(cgroups, containers, sandboxes, layerUsage, paths.writableDir);
 
-    server = new CriServer({ log, gate }, handlers({ runtime, images, sandboxes, containers, events, stats }));
+    const sc = config.streaming;
+    streaming = new StreamingServer({
+      address: sc.address,
+      port: sc.port,
+      ...(sc.tlsCertFile ? { tls: { certFile: sc.tlsCertFile, keyFile: sc.tlsKeyFile } } : {}),
+      idleTimeoutMs: sc.idleTimeoutSeconds * 1000,
+      creationTimeoutMs: STREAM_CREATION_TIMEOUT_MS,
+      log: log.child({ component: 'streaming' }),
+    });
+    await streaming.start();
+    const streams = new StreamService({ server: streaming, containers, sandboxes, log });
+
+    server = new CriServer({ log, gate }, handlers({ runtime, images, sandboxes, containers, events, stats, streams }));
     await server.listen(socket);
     gate.open();
     log.info('skiffd started', {
@@ -153,6 +171,7 @@ export async function main(argv: string[]): Promise<number> {
   gate.close();
   events?.closeAll();
   try {
+    await streaming?.stop();
     await server.shutdown(config.shutdownTimeoutSeconds * 1000);
     await rm(socket, { force: true });
   } catch (e) {

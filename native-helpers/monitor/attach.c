@@ -27,14 +27,40 @@ struct client {
 static int listen_fd = -1;
 static const char *socket_path;
 static struct client clients[ATTACH_CLIENTS];
+/* The client the daemon handed over with --attach-fd (an exec session's relay), or -1. It is never
+ * dropped for falling behind: the container's output waits for it instead (attach_primary_room). */
+static int primary = -1;
+static bool clients_ready;
+
+static void init_clients(void)
+{
+	if (clients_ready)
+		return;
+	for (int i = 0; i < ATTACH_CLIENTS; i++)
+		clients[i].fd = -1;
+	clients_ready = true;
+}
+
+long attach_adopt(int fd)
+{
+	long fl = sys_fcntl(fd, F_GETFL, 0);
+
+	if (fl < 0 || (fl = sys_fcntl(fd, F_SETFL, fl | O_NONBLOCK)) < 0)
+		return fl;
+	if ((fl = sys_fcntl(fd, F_SETFD, FD_CLOEXEC)) < 0)
+		return fl;
+	init_clients();
+	clients[0].fd = fd;
+	primary = 0;
+	return 0;
+}
 
 long attach_listen(const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = SOCK_AF_UNIX };
 	long fd, r;
 
-	for (int i = 0; i < ATTACH_CLIENTS; i++)
-		clients[i].fd = -1;
+	init_clients();
 	fd = sys_socket(SOCK_AF_UNIX, SOCK_STREAM_TYPE | SOCK_FLAG_CLOEXEC | SOCK_FLAG_NONBLOCK);
 	if (fd < 0)
 		return fd;
@@ -59,6 +85,18 @@ static void drop(struct client *c)
 	c->fd = -1;
 }
 
+static bool is_primary(const struct client *c)
+{
+	return primary >= 0 && c == &clients[primary];
+}
+
+bool attach_output_room(void)
+{
+	if (primary < 0 || clients[primary].fd < 0)
+		return true;
+	return OUT_CAP - clients[primary].out_len >= HDR + IO_BUF_SIZE;
+}
+
 static void flush_out(struct client *c)
 {
 	size_t done = 0;
@@ -78,11 +116,34 @@ static void flush_out(struct client *c)
 	c->out_len -= done;
 }
 
+/* Only while the exit drains the last output: the primary client is waited for, not dropped. */
+static void wait_room(struct client *c, size_t need)
+{
+	while (c->fd >= 0 && OUT_CAP - c->out_len < need) {
+		struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+		long r = sys_ppoll(&p, 1);
+
+		if (r < 0 && r != -EINTR) {
+			drop(c);
+			return;
+		}
+		if (p.revents & (POLLERR | POLLHUP)) {
+			drop(c);
+			return;
+		}
+		flush_out(c);
+	}
+}
+
 void attach_broadcast(enum stream s, const char *data, size_t n)
 {
 	for (int i = 0; i < ATTACH_CLIENTS; i++) {
 		struct client *c = &clients[i];
 
+		if (c->fd < 0)
+			continue;
+		if (is_primary(c))
+			wait_room(c, HDR + n);
 		if (c->fd < 0)
 			continue;
 		if (c->out_len + HDR + n > OUT_CAP) {
@@ -162,9 +223,10 @@ static void accept_client(void)
 
 void attach_poll_add(struct pollset *p)
 {
-	if (listen_fd < 0)
+	if (!clients_ready)
 		return;
-	pollset_add(p, listen_fd, POLLIN, OWN_ATTACH, TAG_LISTEN);
+	if (listen_fd >= 0)
+		pollset_add(p, listen_fd, POLLIN, OWN_ATTACH, TAG_LISTEN);
 	for (int i = 0; i < ATTACH_CLIENTS; i++) {
 		struct client *c = &clients[i];
 		short events = 0;
@@ -221,15 +283,19 @@ void attach_resume(void)
 
 void attach_close(void)
 {
-	if (listen_fd < 0)
+	if (!clients_ready)
 		return;
 	for (int i = 0; i < ATTACH_CLIENTS; i++) {
 		if (clients[i].fd >= 0) {
+			if (is_primary(&clients[i]))
+				wait_room(&clients[i], OUT_CAP);
 			flush_out(&clients[i]);
 			if (clients[i].fd >= 0)
 				drop(&clients[i]);
 		}
 	}
+	if (listen_fd < 0)
+		return;
 	rt_close(listen_fd);
 	listen_fd = -1;
 	(void)sys_unlinkat(AT_FDCWD, socket_path);

@@ -108,7 +108,7 @@ int parse_options(int argc, char **argv, struct options *o)
 {
 	bool seen_adj = false;
 
-	*o = (struct options){ 0 };
+	*o = (struct options){ .attach_fd = -1 };
 	for (int i = 1; i < argc; i++) {
 		const char *name = argv[i];
 		const char **value;
@@ -125,10 +125,17 @@ int parse_options(int argc, char **argv, struct options *o)
 			continue;
 		}
 		value = value_slot(o, name);
-		if (!value && !rt_streq(name, "--oom-score-adj"))
+		if (!value && !rt_streq(name, "--oom-score-adj") && !rt_streq(name, "--attach-fd"))
 			return report("unknown option %s", name);
 		if (i + 1 >= argc)
 			return report("%s needs a value", name);
+		if (rt_streq(name, "--attach-fd")) {
+			if (o->attach_fd >= 0)
+				return report("%s given twice", name);
+			if (!parse_int(argv[++i], 3, 1023, &o->attach_fd))
+				return report("%s %s: not an fd from 3 to 1023", name, argv[i]);
+			continue;
+		}
 		if (!value) {
 			if (seen_adj)
 				return report("%s given twice", name);

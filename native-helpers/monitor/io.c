@@ -40,11 +40,15 @@ void io_output(enum stream s, const char *data, size_t n)
 void io_poll_add(struct pollset *p)
 {
 	bool stdin_waits = io.in_fd >= 0 && io.pending > 0;
+	/* An exec session's relay is waited for, not dropped: its output stays in the pipes (and the
+	 * command blocks) until the relay has room. */
+	bool room = attach_output_room();
+	short out_events = (short)((room ? POLLIN : 0) | (io.tty && stdin_waits ? POLLOUT : 0));
 
 	/* With a pty stdin is the master itself. */
-	if (io.out_fd >= 0)
-		pollset_add(p, io.out_fd, POLLIN | (io.tty && stdin_waits ? POLLOUT : 0), OWN_IO, TAG_OUT);
-	if (io.err_fd >= 0)
+	if (io.out_fd >= 0 && out_events)
+		pollset_add(p, io.out_fd, out_events, OWN_IO, TAG_OUT);
+	if (io.err_fd >= 0 && room)
 		pollset_add(p, io.err_fd, POLLIN, OWN_IO, TAG_ERR);
 	if (!io.tty && stdin_waits)
 		pollset_add(p, io.in_fd, POLLOUT, OWN_IO, TAG_IN);
@@ -107,6 +111,8 @@ void io_handle(int tag, short revents)
 	/* Called from here only, never from inside attach.c's frame handling. */
 	if ((tag == TAG_IN || (revents & POLLOUT)) && io.in_fd >= 0 && flush_stdin())
 		attach_resume();
+	if (!attach_output_room())
+		return;
 	if (tag == TAG_OUT && io.out_fd >= 0)
 		read_output(&io.out_fd, STREAM_STDOUT);
 	else if (tag == TAG_ERR && io.err_fd >= 0)

@@ -98,18 +98,29 @@ static int run_monitor(const struct options *o, struct setup *s, char **envp)
 	return watch_container(o, &w);
 }
 
+static long close_inherited(int keep)
+{
+	long r;
+
+	if (keep < 0)
+		return rt_close_range(3, ~0U);
+	r = keep > 3 ? rt_close_range(3, (unsigned)keep - 1) : 0;
+	return r < 0 ? r : rt_close_range((unsigned)keep + 1, ~0U);
+}
+
 int main(int argc, char **argv, char **envp)
 {
 	struct options o;
 	struct setup s;
 	long r;
 
-	/* Nothing of the daemon's but stdio: a leaked fd would stay open as long as the container. */
-	r = rt_close_range(3, ~0U);
-	if (r < 0)
-		return report_err((int)-r, "closing inherited fds"), EXIT_FAILURE_GENERIC;
 	if (parse_options(argc, argv, &o) < 0)
 		return EXIT_USAGE;
+	/* Nothing of the daemon's but stdio (and the --attach-fd it handed over): a leaked fd would
+	 * stay open as long as the container. */
+	r = close_inherited(o.attach_fd);
+	if (r < 0)
+		return report_err((int)-r, "closing inherited fds"), EXIT_FAILURE_GENERIC;
 	if (setup_prepare(&o, &s) < 0)
 		return EXIT_FAILURE_GENERIC;
 	r = rt_fork();

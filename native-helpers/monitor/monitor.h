@@ -30,6 +30,7 @@ struct options {
 	const char *exit_file;
 	const char *log_path;
 	const char *attach_socket; /* NULL: none */
+	int attach_fd;             /* -1: none */
 	const char *oom_cgroup;    /* NULL: no OOM detection */
 	bool stdin_pipe;
 	bool tty;
@@ -131,6 +132,11 @@ void io_output(enum stream s, const char *data, size_t n);
 
 /* attach.c */
 long attach_listen(const char *path);
+/* Takes `fd`, a connected stream socket inherited from the daemon (--attach-fd), as a client from
+ * the start. Returns 0 or -errno. */
+long attach_adopt(int fd);
+/* Whether one more read of output fits the adopted client's buffer (always true without one). */
+bool attach_output_room(void);
 void attach_poll_add(struct pollset *p);
 void attach_handle(int tag, short revents);
 void attach_broadcast(enum stream s, const char *data, size_t n);

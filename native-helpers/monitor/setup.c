@@ -100,6 +100,11 @@ int setup_prepare(const struct options *o, struct setup *s)
 		if (r < 0)
 			return report_err((int)-r, "attach socket %s", o->attach_socket);
 	}
+	if (o->attach_fd >= 0) {
+		r = attach_adopt(o->attach_fd);
+		if (r < 0)
+			return report_err((int)-r, "--attach-fd %d", o->attach_fd);
+	}
 	if (o->oom_cgroup)
 		oom_watch(o->oom_cgroup);
 	if (o->oom_score_adj_set) {

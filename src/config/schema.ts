@@ -13,6 +13,8 @@ import {
   type SandboxConfig,
 } from './network.js';
 
+import { DEFAULT_STREAMING_CONFIG, parseStreamingConfig, type StreamingConfig } from './streaming.js';
+
 export { ConfigError } from './config-error.js';
 
 export const CGROUP_DRIVERS = ['cgroupfs', 'systemd'] as const;
@@ -40,6 +42,8 @@ export interface Config {
   /** How pods get their network. */
   readonly network: NetworkConfig;
   readonly sandbox: SandboxConfig;
+  /** The server behind Exec, Attach and PortForward URLs. */
+  readonly streaming: StreamingConfig;
 }
 
 export const DEFAULT_CONFIG: Config = Object.freeze({
@@ -54,6 +58,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   registry: DEFAULT_REGISTRY_CONFIG,
   network: DEFAULT_NETWORK_CONFIG,
   sandbox: DEFAULT_SANDBOX_CONFIG,
+  streaming: DEFAULT_STREAMING_CONFIG,
 });
 
 const show = (v: unknown) => JSON.stringify(v) ?? String(v);
@@ -127,6 +132,7 @@ export function parseConfig(doc: unknown, overrides: Partial<Config> = {}): Conf
     registry: parseRegistryConfig(merged.registry),
     network: parseNetworkConfig(merged.network),
     sandbox: parseSandboxConfig(merged.sandbox),
+    streaming: parseStreamingConfig(merged.streaming),
   };
   if (cfg.root === cfg.state) throw new ConfigError('state', `must differ from root; both are ${show(cfg.root)}`);
   return Object.freeze(cfg);

@@ -25,6 +25,7 @@ import { listContainers, streamContainers } from './runtime/list-containers.js';
 import { containerStatus } from './runtime/container-status.js';
 import { reopenContainerLog } from './runtime/reopen-container-log.js';
 import { execSync } from './runtime/exec-sync.js';
+import { attach, exec, portForward } from './runtime/streaming.js';
 import { updateContainerResources } from './runtime/update-container-resources.js';
 import { getContainerEvents } from './runtime/get-container-events.js';
 import { containerStats, listContainerStats, streamContainerStats } from './runtime/container-stats.js';
@@ -64,6 +65,9 @@ export function handlers(s: Services): HandlerTable {
       ContainerStatus: containerStatus(s),
       ReopenContainerLog: reopenContainerLog(s),
       ExecSync: execSync(s),
+      Exec: exec(s),
+      Attach: attach(s),
+      PortForward: portForward(s),
       UpdateContainerResources: updateContainerResources(s),
       GetContainerEvents: getContainerEvents(s),
       ContainerStats: containerStats(s),

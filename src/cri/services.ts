@@ -5,6 +5,7 @@ import type { SandboxService } from '../core/sandbox/sandbox-service.js';
 import type { ContainerService } from '../core/container/container-service.js';
 import type { EventBus } from '../core/events.js';
 import type { StatsService } from '../core/stats/stats-service.js';
+import type { StreamService } from '../core/streaming/stream-service.js';
 
 export interface Services {
   readonly runtime: RuntimeInfo;
@@ -13,4 +14,5 @@ export interface Services {
   readonly containers: ContainerService;
   readonly events: EventBus;
   readonly stats: StatsService;
+  readonly streams: StreamService;
 }

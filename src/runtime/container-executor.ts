@@ -3,7 +3,7 @@
 import { constants } from 'node:os';
 import type { OpContext } from '../core/context.js';
 import { SkiffError } from '../core/errors.js';
-import type { ExecRequest, ExecResult, StartRequest, Started } from './executor.js';
+import type { ExecRequest, ExecResult, ExecSessionRequest, StartRequest, Started } from './executor.js';
 import type { HelperRunner } from './helper-exec.js';
 import { startMonitor } from './monitor.js';
 import { MonitoredExecutor } from './monitored-executor.js';
@@ -12,8 +12,8 @@ import { runProcess } from './process.js';
 const INIT_ERROR = '[skiff-init:e] ';
 
 export class BuiltinExecutor extends MonitoredExecutor {
-  constructor(private readonly helpers: HelperRunner) {
-    super();
+  constructor(helpers: HelperRunner) {
+    super(helpers);
   }
 
   private cgroupArgs(files: readonly string[]): string[] {
@@ -31,12 +31,14 @@ export class BuiltinExecutor extends MonitoredExecutor {
       // it up), with its real pid; an ExecSync right after StartContainer then finds it ready.
       execSync: true,
       ...(req.oomCgroup ? { oomCgroup: req.oomCgroup } : {}),
+      ...(req.attachSocket ? { attachSocket: req.attachSocket } : {}),
       executor: [this.helpers.path('init'), 'run', '--bundle', req.bundleDir, ...this.cgroupArgs(req.cgroupProcs)],
     });
   }
 
-  async exec(ctx: OpContext, req: ExecRequest): Promise<ExecResult> {
-    const argv = [
+  /** skiff-init enters the container; with a terminal on stdin the command gets it as its own. */
+  protected execArgv(req: ExecSessionRequest['target']): string[] {
+    return [
       this.helpers.path('init'),
       'exec',
       '--pid',
@@ -56,7 +58,10 @@ export class BuiltinExecutor extends MonitoredExecutor {
       '--',
       ...req.argv,
     ];
-    const r = await runProcess(ctx, argv, {
+  }
+
+  async exec(ctx: OpContext, req: ExecRequest): Promise<ExecResult> {
+    const r = await runProcess(ctx, this.execArgv(req), {
       ...(req.timeoutMs > 0 ? { timeoutMs: req.timeoutMs } : {}),
       maxOutputBytes: req.maxOutputBytes,
     });

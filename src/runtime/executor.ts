@@ -1,6 +1,7 @@
 // What the container service needs from the process side: start a container under
 // its monitor, enter a running one, and learn of exits. The core depends on this interface only.
 import type { OpContext } from '../core/context.js';
+import type { AttachConnection } from './attach-connection.js';
 
 export interface StartRequest {
   readonly id: string;
@@ -13,6 +14,8 @@ export interface StartRequest {
   readonly oomCgroup?: string;
   readonly tty: boolean;
   readonly stdin: boolean;
+  /** Where the monitor listens for attach clients (CRI Attach). */
+  readonly attachSocket?: string;
 }
 
 export interface Started {
@@ -39,6 +42,25 @@ export interface ExecRequest {
   readonly maxOutputBytes: number;
 }
 
+/** A command run inside the container whose stdio streams to a client (CRI Exec). */
+export interface ExecSessionRequest {
+  /** Names the session's monitor (--id) and its exit file. */
+  readonly sessionId: string;
+  readonly exitFile: string;
+  readonly target: Omit<ExecRequest, 'timeoutMs' | 'maxOutputBytes'>;
+  readonly tty: boolean;
+  readonly stdin: boolean;
+}
+
+export interface ExecSession {
+  /** The command's stdio: output frames in, stdin and window sizes out. */
+  readonly io: AttachConnection;
+  /** Resolves when the command has exited and all its output has come through `io`. */
+  wait(): Promise<ExitStatus>;
+  /** Ends the command (the client went away). */
+  kill(): void;
+}
+
 export interface ExecResult {
   readonly stdout: Buffer;
   readonly stderr: Buffer;
@@ -55,6 +77,7 @@ export interface ExitStatus {
 export interface ContainerExecutor {
   start(ctx: OpContext, req: StartRequest): Promise<Started>;
   exec(ctx: OpContext, req: ExecRequest): Promise<ExecResult>;
+  execSession(ctx: OpContext, req: ExecSessionRequest): Promise<ExecSession>;
   readExit(exitFile: string): Promise<ExitStatus | undefined>;
   /** Calls `onExit(id)` when `<exitsDir>/<id>` appears. */
   watchExits(exitsDir: string, onExit: (id: string) => void): { close(): void };

@@ -23,6 +23,8 @@ export interface CaptureOptions {
   readonly timeoutMs?: number;
   /** Per stream. Default: unlimited. */
   readonly maxOutputBytes?: number;
+  /** Our fds the child gets as its fd `as` (3 and up). */
+  readonly inherit?: readonly { readonly fd: number; readonly as: number }[];
 }
 
 type Exit = { code: number | null; signal: number | null };
@@ -108,7 +110,10 @@ export async function runCaptured(
 ): Promise<Captured> {
   if (ctx.signal.aborted) throw abortError(ctx.signal, file);
   countSpawn();
-  const child = spawnPiped(file, [file, ...args], env, { stdin: opts.input !== undefined });
+  const child = spawnPiped(file, [file, ...args], env, {
+    stdin: opts.input !== undefined,
+    ...(opts.inherit ? { inherit: opts.inherit } : {}),
+  });
   if (child.stdin !== undefined) feed(child.stdin, opts.input ?? '');
   let failure: SkiffError | undefined;
   const kill = (why: SkiffError) => {

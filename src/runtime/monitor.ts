@@ -16,6 +16,11 @@ export interface MonitorOptions {
   readonly exitFile: string;
   readonly logPath: string;
   readonly attachSocket?: string;
+  /**
+   * One end of a connected unix socket pair: the monitor takes it as an attach client from the
+   * start (no output is missed) and waits for it rather than dropping it when it falls behind.
+   */
+  readonly attachFd?: number;
   /** Keep a pipe to the container's stdin (written through the attach socket). */
   readonly stdin?: boolean;
   readonly tty?: boolean;
@@ -53,6 +58,8 @@ export interface ExitStatus {
 
 const RFC3339_NANO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$/;
 const EXECUTOR_USAGE = 2;
+/** Where the launcher finds the attach client handed over (opts.attachFd). */
+const ATTACH_FD = 3;
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
@@ -90,6 +97,7 @@ export function rfc3339NanoToNs(text: string): bigint | undefined {
 export function monitorArgs(opts: MonitorOptions): string[] {
   const args = ['--id', opts.id, '--exit-file', opts.exitFile, '--log-path', opts.logPath];
   if (opts.attachSocket !== undefined) args.push('--attach-socket', opts.attachSocket);
+  if (opts.attachFd !== undefined) args.push('--attach-fd', String(ATTACH_FD));
   if (opts.stdin) args.push('--stdin');
   if (opts.tty) args.push('--tty');
   if (opts.oomCgroup !== undefined) args.push('--oom-cgroup', opts.oomCgroup);
@@ -148,7 +156,9 @@ export async function startMonitor(ctx: OpContext, helpers: HelperRunner, opts: 
   try {
     // posix_spawn (fast-spawn.ts): the executor inherits only PATH; the container's own
     // environment comes from its spec.
-    r = await runCaptured(ctx, bin, monitorArgs(opts), [`PATH=${process.env.PATH ?? DEFAULT_PATH}`]);
+    r = await runCaptured(ctx, bin, monitorArgs(opts), [`PATH=${process.env.PATH ?? DEFAULT_PATH}`], {
+      ...(opts.attachFd !== undefined ? { inherit: [{ fd: opts.attachFd, as: ATTACH_FD }] } : {}),
+    });
   } catch (e) {
     if (hasErrno(e, 'ENOENT')) throw unavailable(`helper ${bin} is missing: run "npm run build"`, e);
     throw toSkiffError(e, `starting container ${opts.id}`);

@@ -1,12 +1,82 @@
 // What every executor shares: skiff-monitor watches the container whichever runs it, so exits,
-// exit files and log reopening work the same way.
+// exit files, log reopening and streamed exec sessions work the same way.
+import { rm } from 'node:fs/promises';
 import type { OpContext } from '../core/context.js';
-import type { ContainerExecutor, ExecRequest, ExecResult, ExitStatus, StartRequest, Started } from './executor.js';
-import { readExitFile, reopenLog, watchExits } from './monitor.js';
+import { internal } from '../core/errors.js';
+import { socketPair } from '../sys/socket-calls.js';
+import { closeSync } from 'node:fs';
+import { AttachConnection } from './attach-connection.js';
+import type {
+  ContainerExecutor,
+  ExecRequest,
+  ExecResult,
+  ExecSession,
+  ExecSessionRequest,
+  ExitStatus,
+  StartRequest,
+  Started,
+} from './executor.js';
+import type { HelperRunner } from './helper-exec.js';
+import { readExitFile, reopenLog, startMonitor, watchExits } from './monitor.js';
 
 export abstract class MonitoredExecutor implements ContainerExecutor {
+  constructor(protected readonly helpers: HelperRunner) {}
+
   abstract start(ctx: OpContext, req: StartRequest): Promise<Started>;
   abstract exec(ctx: OpContext, req: ExecRequest): Promise<ExecResult>;
+  /** The argv that runs the command inside the running container. */
+  protected abstract execArgv(req: ExecSessionRequest['target'], tty: boolean): string[];
+
+  /**
+   * The command runs under a monitor of its own (pty or pipes, like a container), which takes our
+   * end of a socket pair as its attach client from the first byte on. Its log goes nowhere: an
+   * exec's output belongs to the client, as with containerd.
+   */
+  async execSession(ctx: OpContext, req: ExecSessionRequest): Promise<ExecSession> {
+    const argv = this.execArgv(req.target, req.tty);
+    const [ours, theirs] = socketPair();
+    let started;
+    try {
+      started = await startMonitor(ctx, this.helpers, {
+        id: req.sessionId,
+        exitFile: req.exitFile,
+        logPath: '/dev/null',
+        stdin: req.stdin,
+        tty: req.tty,
+        attachFd: theirs,
+        executor: argv,
+      });
+    } catch (e) {
+      closeSync(ours);
+      throw e;
+    } finally {
+      closeSync(theirs);
+    }
+    const io = AttachConnection.fromFd(ours);
+    let done = false;
+    const ended = new Promise<void>((resolve) => (io.isEnded ? resolve() : io.once('end', resolve)));
+    return {
+      io,
+      wait: async (): Promise<ExitStatus> => {
+        await ended;
+        done = true;
+        const status = await readExitFile(req.exitFile);
+        await rm(req.exitFile, { force: true });
+        if (!status) throw internal(`exec session ${req.sessionId}: its monitor ended without an exit file`);
+        return status;
+      },
+      kill: () => {
+        if (done) return;
+        try {
+          // The executor's process: skiff-init's waiting parent takes its child along (parent-death
+          // signal); runc exec forwards nothing, so its process group goes too.
+          process.kill(started.pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      },
+    };
+  }
 
   readExit(exitFile: string): Promise<ExitStatus | undefined> {
     return readExitFile(exitFile);

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { OpContext } from '../core/context.js';
 import { SkiffError } from '../core/errors.js';
-import type { ExecRequest, ExecResult, StartRequest, Started } from './executor.js';
+import type { ExecRequest, ExecResult, ExecSessionRequest, StartRequest, Started } from './executor.js';
 import type { HelperRunner } from './helper-exec.js';
 import { startMonitor } from './monitor.js';
 import { MonitoredExecutor } from './monitored-executor.js';
@@ -14,13 +14,13 @@ import { readProcStat } from '../util/proc-stat.js';
 
 export class OciCliExecutor extends MonitoredExecutor {
   constructor(
-    private readonly helpers: HelperRunner,
+    helpers: HelperRunner,
     /** The runtime binary, e.g. /usr/sbin/runc. */
     private readonly runtimePath: string,
     /** The runtime's own state dir (--root), one per handler. */
     private readonly stateRoot: string,
   ) {
-    super();
+    super(helpers);
   }
 
   private base(): string[] {
@@ -44,6 +44,7 @@ export class OciCliExecutor extends MonitoredExecutor {
         logPath: req.logPath,
         stdin: req.stdin,
         tty: false,
+        ...(req.attachSocket ? { attachSocket: req.attachSocket } : {}),
         ...(req.oomCgroup ? { oomCgroup: req.oomCgroup } : {}),
         executor: [...this.base(), 'run', '--bundle', req.bundleDir, '--pid-file', pidFile, '--no-new-keyring', req.id],
       });
@@ -59,8 +60,9 @@ export class OciCliExecutor extends MonitoredExecutor {
     return { pid, startTime: readProcStat(pid)?.startTime ?? 0, monitorPid: monitor.monitorPid };
   }
 
-  async exec(ctx: OpContext, req: ExecRequest): Promise<ExecResult> {
-    const argv = [
+  protected execArgv(req: ExecSessionRequest['target'], tty: boolean): string[] {
+    if (tty) throw new SkiffError('FailedPrecondition', `a tty exec needs the built-in executor; ${this.runtimePath} would need a console socket`);
+    return [
       ...this.base(),
       'exec',
       '--cwd',
@@ -71,7 +73,10 @@ export class OciCliExecutor extends MonitoredExecutor {
       req.id,
       ...req.argv,
     ];
-    const r = await runProcess(ctx, argv, {
+  }
+
+  async exec(ctx: OpContext, req: ExecRequest): Promise<ExecResult> {
+    const r = await runProcess(ctx, this.execArgv(req, false), {
       ...(req.timeoutMs > 0 ? { timeoutMs: req.timeoutMs } : {}),
       maxOutputBytes: req.maxOutputBytes,
     });

@@ -57,4 +57,8 @@ export class Paths {
   get exitsDir(): string {
     return join(this.roots.state, 'exits');
   }
+  /** Monitors' attach sockets, named by container id (kept short: a socket path has 107 bytes). */
+  get attachDir(): string {
+    return join(this.roots.state, 'attach');
+  }
 }

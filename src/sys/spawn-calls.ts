@@ -50,7 +50,14 @@ function pipe(): [number, number] {
 }
 
 /** `file` without a "/" is looked up in the daemon's PATH (posix_spawnp). */
-export function spawnPiped(file: string, argv: readonly string[], env: readonly string[], opts: { stdin?: boolean } = {}): SpawnedPipes {
+export interface SpawnOptions {
+  /** A pipe to the child's stdin; else it reads /dev/null. */
+  readonly stdin?: boolean;
+  /** Our fds the child gets as its fd `as` (above 2); all others stay ours (close-on-exec). */
+  readonly inherit?: readonly { readonly fd: number; readonly as: number }[];
+}
+
+export function spawnPiped(file: string, argv: readonly string[], env: readonly string[], opts: SpawnOptions = {}): SpawnedPipes {
   const inp = opts.stdin ? pipe() : undefined;
   const out = pipe();
   const err = pipe();
@@ -64,6 +71,11 @@ export function spawnPiped(file: string, argv: readonly string[], env: readonly 
     else ok('addopen', addOpen(fa, 0, '/dev/null', O_RDONLY, 0) as number);
     ok('adddup2', addDup2(fa, out[1], 1) as number);
     ok('adddup2', addDup2(fa, err[1], 2) as number);
+    for (const { fd, as } of opts.inherit ?? []) {
+      // dup2 onto itself would keep close-on-exec set: the child would not get it.
+      if (fd === as || as < 3) throw new SyscallError('adddup2', 22, `cannot hand fd ${fd} over as ${as}`);
+      ok('adddup2', addDup2(fa, fd, as) as number);
+    }
     ok('posix_spawnattr_init', fn('int posix_spawnattr_init(void *attr)', 'attr_init')(attr) as number);
     const { empty, full } = signalSets();
     ok('setsigmask', fn('int posix_spawnattr_setsigmask(void *attr, void *set)', 'attr_sigmask')(attr, empty) as number);

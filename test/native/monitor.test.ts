@@ -485,9 +485,11 @@ describe('skiff-monitor', function () {
 
     it('answers once fd 3 closes at the exec, and logs the executor\'s other early output', async function () {
       const id = fresh();
-      const script = 'echo "[skiff-init:w] just a note" >&2; echo "sync fd $SKIFF_SYNC_FD"; exec 3>&-; exec sleep 0.2';
+      // sh closes fd 3 a moment before its execve: the answer may beat the exec by that moment, so
+      // the pid is checked to become sleep's (the same process) rather than to be it already.
+      const script = 'echo "[skiff-init:w] just a note" >&2; echo "sync fd $SKIFF_SYNC_FD"; exec sleep 0.3 3>&-';
       const s = await start(id, ['/bin/sh', '-c', script], ['--exec-sync']);
-      expect(readFileSync(`/proc/${s.pid}/comm`, 'utf8').trim()).to.equal('sleep');
+      await until(() => readFileSync(`/proc/${s.pid}/comm`, 'utf8').trim() === 'sleep', 1000, 'the exec of sleep');
       expect(await exitOf(id)).to.include({ exitCode: 0 });
       const recs = parseLog(readFileSync(logFile(id), 'utf8')).map((r) => [r.stream, r.text]);
       expect(recs).to.have.deep.members([

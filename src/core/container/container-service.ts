@@ -22,7 +22,7 @@ import { KeyedMutex } from '../keyed-mutex.js';
 import type { ImageService, LayerUsers } from '../image/image-service.js';
 import type { SandboxService } from '../sandbox/sandbox-service.js';
 import type { NsMode, SandboxRecord } from '../sandbox/types.js';
-import type { ContainerExecutor, ExecResult } from '../../runtime/executor.js';
+import type { ContainerExecutor, ExecResult, ExecSession, ExecSessionRequest } from '../../runtime/executor.js';
 import type { ContainerMount, ContainerRecord, ContainerState } from './types.js';
 import { cgroupResources, choice, ensureHostPath, exited, hostDevice, hostDevices, limitToHostCapabilities, readInRootfs } from './container-parts.js';
 import { isSameProcess } from '../../util/proc-stat.js';
@@ -65,6 +65,8 @@ export interface CreateContainerInput {
   /** Relative to the pod's log directory (kubelet's convention). */
   readonly logPath: string;
   readonly stdin: boolean;
+  /** Closing stdin of the first attach closes the container's stdin (CRI stdin_once). */
+  readonly stdinOnce?: boolean;
   readonly pidMode: NsMode;
   readonly targetId: string;
   readonly apparmor?: AppArmorRequest;
@@ -86,6 +88,8 @@ export interface ContainerServiceDeps {
   /** Where writable layers live (persistent disk), one dir per container id. */
   readonly writableDir: string;
   readonly exitsDir: string;
+  /** The monitors' attach sockets, one per running container (CRI Attach). */
+  readonly attachDir: string;
   readonly sandboxes: SandboxService;
   readonly images: ImageService;
   readonly layers: LayerStore;
@@ -100,6 +104,8 @@ export interface ContainerServiceDeps {
 
 const nowNs = () => BigInt(Date.now()) * 1_000_000n;
 const MAX_EXEC_OUTPUT = 16 * 1024 * 1024;
+/** sun_path holds 108 bytes with the NUL. */
+const MAX_SOCKET_PATH = 107;
 
 export class ContainerService implements LayerUsers {
   private readonly byId = new Map<ContainerId, ContainerRecord>();
@@ -117,6 +123,11 @@ export class ContainerService implements LayerUsers {
   /** Loads records, watches exits, and settles exits that happened while the daemon was down. */
   async load(ctx: OpContext): Promise<void> {
     await mkdir(this.d.exitsDir, { recursive: true, mode: 0o700 });
+    await mkdir(this.d.attachDir, { recursive: true, mode: 0o700 });
+    // Streamed exec sessions end with the daemon that relayed them: their exit files are orphans.
+    for (const name of await readdir(this.d.exitsDir)) {
+      if (name.startsWith('.exec-')) await rm(join(this.d.exitsDir, name), { force: true });
+    }
     await this.d.records.init();
     this.watcher = this.d.executor.watchExits(this.d.exitsDir, (id) => {
       this.onExit(ctx, id).catch((e: unknown) => ctx.log.error('recording a container exit failed', { container: id, error: toSkiffError(e).message }));
@@ -165,6 +176,12 @@ export class ContainerService implements LayerUsers {
 
   private exitFile(id: string): string {
     return join(this.d.exitsDir, id);
+  }
+
+  /** The monitor's attach socket; undefined when the path would not fit a unix socket address. */
+  attachSocket(id: string): string | undefined {
+    const p = join(this.d.attachDir, id);
+    return Buffer.byteLength(p) <= MAX_SOCKET_PATH ? p : undefined;
   }
 
   async create(ctx: OpContext, input: CreateContainerInput): Promise<ContainerRecord> {
@@ -276,6 +293,7 @@ export class ContainerService implements LayerUsers {
         logPath,
         tty: input.cri.tty,
         stdin: input.stdin,
+        ...(input.stdinOnce ? { stdinOnce: true } : {}),
         mounts: input.cri.mounts.map(
           (m): ContainerMount => ({ containerPath: m.containerPath, hostPath: m.hostPath, readonly: m.readonly, propagation: m.propagation ?? 'private' }),
         ),
@@ -347,7 +365,11 @@ export class ContainerService implements LayerUsers {
       const memory = this.d.cgroups.dirs(r.cgroupPath).find((p) => /\/memory\//.test(p) || this.d.cgroups.version === 2);
       // Taken before the spawn: a container may exit (and its monitor stamp the exit) before we return.
       const startedAt = nowNs();
+      const attachSocket = this.attachSocket(r.id);
+      if (!attachSocket) ctx.log.warn('attach socket path too long: Attach will not work for this container', { container: r.id });
       try {
+        // A socket left by an earlier start of a container with this id would make the monitor fail.
+        if (attachSocket) await rm(attachSocket, { force: true });
         const started = await this.executorFor(r.runtimeHandler).start(ctx, {
           id: r.id,
           bundleDir: join(r.dir, 'bundle'),
@@ -357,6 +379,7 @@ export class ContainerService implements LayerUsers {
           ...(memory ? { oomCgroup: memory } : {}),
           tty: r.tty,
           stdin: r.stdin,
+          ...(attachSocket ? { attachSocket } : {}),
         });
         await this.save({ ...r, state: 'running', startedAt, pid: started.pid, pidStartTime: started.startTime, monitorPid: started.monitorPid });
         ctx.log.info('container started', { container: r.id, pid: started.pid });
@@ -441,6 +464,7 @@ export class ContainerService implements LayerUsers {
       await this.d.cgroups.remove(ctx, r.cgroupPath, { recursive: true });
       await rm(r.dir, { recursive: true, force: true });
       await rm(this.exitFile(r.id), { force: true });
+      await rm(join(this.d.attachDir, r.id), { force: true });
       await this.d.records.delete(r.id);
       this.byId.delete(r.id);
       this.processes.delete(r.id);
@@ -455,12 +479,39 @@ export class ContainerService implements LayerUsers {
     for (const r of this.list({ sandboxId })) await this.remove(ctx, r.id);
   }
 
-  async execSync(ctx: OpContext, id: string, argv: readonly string[], timeoutSeconds: number): Promise<ExecResult> {
+  /** Checks what an exec needs (a running container, a command) before a streaming URL is handed out. */
+  checkExec(id: string, argv: readonly string[]): ContainerRecord {
     const r = this.get(id);
     if (argv.length === 0) throw invalidArgument('cmd is empty');
     if (r.state !== 'running' || r.pid === undefined) throw failedPrecondition(`container ${r.id} is not running`);
-    const proc = this.processOf(r);
+    return r;
+  }
+
+  async execSync(ctx: OpContext, id: string, argv: readonly string[], timeoutSeconds: number): Promise<ExecResult> {
+    const r = this.checkExec(id, argv);
     return this.executorFor(r.runtimeHandler).exec(ctx, {
+      ...this.execTarget(r, argv),
+      timeoutMs: timeoutSeconds * 1000,
+      maxOutputBytes: MAX_EXEC_OUTPUT,
+    });
+  }
+
+  /** A streamed exec (CRI Exec): the command runs under a monitor of its own. */
+  async execSession(ctx: OpContext, id: string, argv: readonly string[], opts: { tty: boolean; stdin: boolean; sessionId: string }): Promise<ExecSession> {
+    const r = this.checkExec(id, argv);
+    return this.executorFor(r.runtimeHandler).execSession(ctx, {
+      sessionId: opts.sessionId,
+      exitFile: join(this.d.exitsDir, `.exec-${opts.sessionId}`),
+      target: this.execTarget(r, argv),
+      tty: opts.tty,
+      stdin: opts.stdin,
+    });
+  }
+
+  private execTarget(r: ContainerRecord, argv: readonly string[]): ExecSessionRequest['target'] {
+    if (r.pid === undefined) throw failedPrecondition(`container ${r.id} is not running`);
+    const proc = this.processOf(r);
+    return {
       id: r.id,
       pid: r.pid,
       bundleDir: join(r.dir, 'bundle'),
@@ -471,9 +522,7 @@ export class ContainerService implements LayerUsers {
       groups: r.user.groups,
       env: proc.env,
       argv,
-      timeoutMs: timeoutSeconds * 1000,
-      maxOutputBytes: MAX_EXEC_OUTPUT,
-    });
+    };
   }
 
   /** UpdateContainerResources: the cgroup changes now; a created container starts with them. */

@@ -30,6 +30,7 @@ export interface ContainerRecord {
   readonly logPath: string;
   readonly tty: boolean;
   readonly stdin: boolean;
+  readonly stdinOnce?: boolean;
   readonly mounts: readonly ContainerMount[];
   readonly stopSignal: { readonly name: string; readonly number: number };
   /** The CRI Signal enum key of the stop signal ("SIGNAL_SIGTERM"), for ContainerStatus. */

@@ -89,6 +89,7 @@ export function toCreateContainerInput(sandboxId: string, config: ContainerConfi
     annotations: { ...config.annotations },
     logPath: config.logPath,
     stdin: config.stdin,
+    stdinOnce: config.stdinOnce,
     devices: config.devices.map((d) => ({ containerPath: d.containerPath, hostPath: d.hostPath, permissions: d.permissions })),
     pidMode: ns.pid,
     targetId: ns.targetId,

@@ -1,0 +1,47 @@
+// TCP to localhost:<port> inside a pod's network namespace, for PortForward. The socket is made
+// while the thread is in the pod's namespace (withNetns) and so belongs to it; Node connects it
+// afterwards, without blocking, from the host's namespace.
+import net from 'node:net';
+import { SkiffError, hasErrno, toSkiffError } from '../core/errors.js';
+import { tcpSocket } from '../sys/socket-calls.js';
+import { withNetns } from './netlink/with-netns.js';
+
+function connectFd(fd: number, host: string, port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    // Half-open: the pod's FIN must not end what the client still sends.
+    const s = new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
+    s.once('error', (e) => {
+      s.destroy();
+      reject(e);
+    });
+    s.connect({ port, host }, () => {
+      s.removeAllListeners('error');
+      resolve(s);
+    });
+  });
+}
+
+/**
+ * Connects to 127.0.0.1:<port>, then [::1]:<port>, in the namespace at `netnsPath` (the host's
+ * when undefined: a host-network pod), as containerd dials "localhost" there.
+ */
+export async function connectInPod(netnsPath: string | undefined, port: number): Promise<net.Socket> {
+  const make = (family: 4 | 6) => (netnsPath ? withNetns(netnsPath, () => tcpSocket(family)) : tcpSocket(family));
+  let first: unknown;
+  for (const [family, host] of [[4, '127.0.0.1'], [6, '::1']] as const) {
+    let fd: number;
+    try {
+      fd = make(family);
+    } catch (e) {
+      first ??= e;
+      continue;
+    }
+    try {
+      return await connectFd(fd, host, port);
+    } catch (e) {
+      first ??= e;
+    }
+  }
+  if (hasErrno(first, 'ECONNREFUSED')) throw new SkiffError('Unavailable', `nothing listens on localhost:${port} in the pod`);
+  throw toSkiffError(first, `connecting to localhost:${port} in the pod`);
+}

@@ -5,8 +5,8 @@
 import { PassThrough } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import { SpdySession, type SpdyStream } from '../spdy/session.js';
-import { encodeStatus, ResizeParser } from './status.js';
-import type { CommandRunner, StreamOptions, TerminalSize } from './types.js';
+import { encodeStatus, ResizeParser, Resizes } from './status.js';
+import type { CommandRunner, StreamOptions } from './types.js';
 
 export const SPDY_COMMAND_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'];
 
@@ -66,12 +66,12 @@ export async function serveSpdyCommand(socket: Duplex, opts: SpdyCommandOptions,
   const stdin = got.get('stdin');
   // Protocol v1 had the server close its side of stdin at once; later ones leave it.
   if (stdin && version === 1) stdin.end();
-  const resizeListeners: ((s: TerminalSize) => void)[] = [];
+  const resizes = new Resizes();
   const resize = got.get('resize');
   if (resize) {
     const parser = new ResizeParser();
     resize.on('data', (chunk: Buffer) => {
-      for (const size of parser.push(chunk)) for (const l of resizeListeners) l(size);
+      for (const size of parser.push(chunk)) resizes.emit(size);
     });
   }
   const stdout = got.get('stdout');
@@ -81,7 +81,7 @@ export async function serveSpdyCommand(socket: Duplex, opts: SpdyCommandOptions,
     ...(stdout ? { stdout } : {}),
     ...(stderr ? { stderr } : {}),
     tty: o.tty,
-    onResize: (l) => resizeListeners.push(l),
+    onResize: (l) => resizes.listen(l),
     gone: gone.signal,
   });
   await Promise.all([stdout, stderr].map((s) => (s ? endStream(s) : undefined)));

@@ -1,7 +1,7 @@
 // The error stream's last words. v4 and later (and the v4/v5 WebSocket protocols) carry a JSON
 // metav1.Status, from which kubectl takes the exit code; older protocols a plain message, and
 // nothing at all on success.
-import type { CommandOutcome } from './types.js';
+import type { CommandOutcome, TerminalSize } from './types.js';
 
 const NON_ZERO = 'NonZeroExitCode';
 
@@ -63,5 +63,24 @@ export class ResizeParser {
     }
     if (this.text.length > 4096) this.text = '';
     return out;
+  }
+}
+
+/**
+ * Window sizes for whoever listens; a size that came before the command was ready (clients send
+ * the first one at once) is handed to the first listener.
+ */
+export class Resizes {
+  private readonly listeners: ((s: TerminalSize) => void)[] = [];
+  private last: TerminalSize | undefined;
+
+  emit(size: TerminalSize): void {
+    this.last = size;
+    for (const l of this.listeners) l(size);
+  }
+
+  listen(l: (s: TerminalSize) => void): void {
+    this.listeners.push(l);
+    if (this.last) l(this.last);
   }
 }

@@ -4,8 +4,8 @@
 // ends stdin. v4 and later put a JSON status on the error channel.
 import { PassThrough, Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { encodeStatus, ResizeParser } from './status.js';
-import type { CommandRunner, StreamOptions, TerminalSize } from './types.js';
+import { encodeStatus, ResizeParser, Resizes } from './status.js';
+import type { CommandRunner, StreamOptions } from './types.js';
 
 export const WEBSOCKET_COMMAND_PROTOCOLS = [
   'v5.channel.k8s.io',
@@ -48,7 +48,7 @@ export async function serveWebSocketCommand(ws: WebSocket, protocol: string, o: 
 
   const gone = new AbortController();
   const stdin = o.stdin ? new PassThrough() : undefined;
-  const resizeListeners: ((s: TerminalSize) => void)[] = [];
+  const resizes = new Resizes();
   const resizeParser = new ResizeParser();
   ws.on('close', () => {
     gone.abort();
@@ -65,7 +65,7 @@ export async function serveWebSocketCommand(ws: WebSocket, protocol: string, o: 
       data = data.subarray(1);
     }
     if (channel === STDIN && stdin && !stdin.writableEnded) stdin.write(data);
-    else if (channel === RESIZE && o.tty) for (const size of resizeParser.push(data)) for (const l of resizeListeners) l(size);
+    else if (channel === RESIZE && o.tty) for (const size of resizeParser.push(data)) resizes.emit(size);
     else if (channel === CLOSE && flavour.closeChannel && data[0] === STDIN) stdin?.end();
   });
 
@@ -78,7 +78,7 @@ export async function serveWebSocketCommand(ws: WebSocket, protocol: string, o: 
     ...(stdout ? { stdout } : {}),
     ...(stderr ? { stderr } : {}),
     tty: o.tty,
-    onResize: (l) => resizeListeners.push(l),
+    onResize: (l) => resizes.listen(l),
     gone: gone.signal,
   });
   await Promise.all([stdout, stderr].map((w) => (w ? new Promise<void>((r) => w.end(() => r())) : undefined)));

@@ -26,7 +26,6 @@ import type { ContainerExecutor, ExecResult } from '../../runtime/executor.js';
 import type { ContainerMount, ContainerRecord, ContainerState } from './types.js';
 import { cgroupResources, choice, ensureHostPath, exited, hostDevice, hostDevices, limitToHostCapabilities, readInRootfs } from './container-parts.js';
 import { isSameProcess } from '../../util/proc-stat.js';
-import { applyDeviceRules } from '../../cgroups/devices.js';
 import { checkAppArmor, type AppArmorRequest } from './apparmor.js';
 import { seccompProgram, type SeccompRequest } from './seccomp.js';
 import { SeccompCache } from '../../seccomp/cache.js';
@@ -253,8 +252,8 @@ export class ContainerService implements LayerUsers {
 
       await this.d.cgroups.ensure(c, cgroupPath, cgroupResources(input.cri.resources));
       stack.push(`cgroup ${cgroupPath}`, () => this.d.cgroups.remove(c, cgroupPath, { recursive: true }));
-      if (!applyDeviceRules(c, this.d.cgroups, cgroupPath, spec.linux.resources?.devices ?? [])) {
-        log.warn('device access is not restricted: the device cgroup on cgroup v2 needs an eBPF program skiff does not build yet');
+      if (!this.d.cgroups.setDevices(c, cgroupPath, spec.linux.resources?.devices ?? [])) {
+        log.warn('device access is not restricted: this machine has no devices cgroup hierarchy');
       }
 
       const logPath = input.logPath && pod.spec.logDirectory ? join(pod.spec.logDirectory, input.logPath) : '';

@@ -27,7 +27,7 @@ import type { ContainerMount, ContainerRecord, ContainerState } from './types.js
 import { cgroupResources, choice, ensureHostPath, exited, hostDevice, hostDevices, limitToHostCapabilities, readInRootfs } from './container-parts.js';
 import { isSameProcess } from '../../util/proc-stat.js';
 import { checkAppArmor, type AppArmorRequest } from './apparmor.js';
-import { seccompProgram, type SeccompRequest } from './seccomp.js';
+import { containerSeccomp, type SeccompRequest } from './seccomp.js';
 import { SeccompCache } from '../../seccomp/cache.js';
 import type { EventBus } from '../events.js';
 
@@ -240,15 +240,16 @@ export class ContainerService implements LayerUsers {
       const spec = buildSpec(specInput);
       if (input.cri.privileged) spec.process.capabilities = limitToHostCapabilities(spec.process.capabilities);
       const user = resolveUser(specInput, specInput.etcPasswd, specInput.etcGroup);
-      await writeFile(join(dir, 'bundle', 'config.json'), JSON.stringify(spec), { mode: 0o600 });
-      this.processes.set(id, { env: spec.process.env, cwd: spec.process.cwd });
-      stack.push(`exec settings of ${id}`, () => void this.processes.delete(id));
-      const filter = seccompProgram(this.seccomp, input.seccomp, {
+      const seccomp = containerSeccomp(this.seccomp, input.seccomp, {
         privileged: input.cri.privileged,
         capabilities: spec.process.capabilities?.bounding ?? [],
         builtinExecutor: !pod.spec.runtimeHandler,
       });
-      if (filter) await writeFile(join(dir, 'bundle', 'seccomp.bpf'), filter, { mode: 0o600 });
+      if (seccomp && 'oci' in seccomp) spec.linux.seccomp = seccomp.oci;
+      await writeFile(join(dir, 'bundle', 'config.json'), JSON.stringify(spec), { mode: 0o600 });
+      this.processes.set(id, { env: spec.process.env, cwd: spec.process.cwd });
+      stack.push(`exec settings of ${id}`, () => void this.processes.delete(id));
+      if (seccomp && 'bpf' in seccomp) await writeFile(join(dir, 'bundle', 'seccomp.bpf'), seccomp.bpf, { mode: 0o600 });
 
       await this.d.cgroups.ensure(c, cgroupPath, cgroupResources(input.cri.resources));
       stack.push(`cgroup ${cgroupPath}`, () => this.d.cgroups.remove(c, cgroupPath, { recursive: true }));

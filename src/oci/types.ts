@@ -191,6 +191,8 @@ export interface OciProcess {
   capabilities?: OciCapabilities;
   rlimits?: OciRlimit[];
   noNewPrivileges?: boolean;
+  /** Applied at the exec; set only where the node runs AppArmor and has the profile loaded. */
+  apparmorProfile?: string;
   oomScoreAdj?: number;
 }
 

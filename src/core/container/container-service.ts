@@ -26,7 +26,7 @@ import type { ContainerExecutor, ExecResult } from '../../runtime/executor.js';
 import type { ContainerMount, ContainerRecord, ContainerState } from './types.js';
 import { cgroupResources, choice, ensureHostPath, exited, hostDevice, hostDevices, limitToHostCapabilities, readInRootfs } from './container-parts.js';
 import { isSameProcess } from '../../util/proc-stat.js';
-import { checkAppArmor, type AppArmorRequest } from './apparmor.js';
+import { appArmorFor, nodeAppArmor, type AppArmorHost, type AppArmorRequest } from './apparmor.js';
 import { containerSeccomp, type SeccompRequest } from './seccomp.js';
 import { SeccompCache } from '../../seccomp/cache.js';
 import type { EventBus } from '../events.js';
@@ -95,6 +95,8 @@ export interface ContainerServiceDeps {
   readonly handlers?: ReadonlyMap<string, ContainerExecutor>;
   readonly records: RecordStore<ContainerRecord>;
   readonly events?: EventBus;
+  /** Default: this node's AppArmor (sysfs and securityfs). */
+  readonly apparmor?: AppArmorHost;
 }
 
 const nowNs = () => BigInt(Date.now()) * 1_000_000n;
@@ -168,7 +170,8 @@ export class ContainerService implements LayerUsers {
 
   async create(ctx: OpContext, input: CreateContainerInput): Promise<ContainerRecord> {
     if (!input.name) throw invalidArgument('config.metadata.name is empty');
-    checkAppArmor(input.apparmor);
+    const apparmor = appArmorFor(input.apparmor, input.cri.privileged, this.d.apparmor ?? nodeAppArmor);
+    if (apparmor.note) ctx.log.warn(apparmor.note, { name: input.name });
     const pod = this.d.sandboxes.get(input.sandboxId);
     if (pod.state !== 'ready') throw failedPrecondition(`pod sandbox ${pod.id} is not ready`);
     this.executorFor(pod.spec.runtimeHandler);
@@ -178,7 +181,7 @@ export class ContainerService implements LayerUsers {
       if (existing && this.byId.has(existing)) return this.byId.get(existing) as ContainerRecord;
       const view = this.d.images.find(input.image);
       if (!view) throw notFound(`image ${JSON.stringify(input.image)} not found: pull it first`);
-      return this.createIn(ctx, pod, input, view.record, key);
+      return this.createIn(ctx, pod, input, view.record, key, apparmor.profile);
     });
   }
 
@@ -188,6 +191,7 @@ export class ContainerService implements LayerUsers {
     input: CreateContainerInput,
     image: NonNullable<ReturnType<ImageService['find']>>['record'],
     key: string,
+    apparmorProfile: string | undefined,
   ): Promise<ContainerRecord> {
     const id = newContainerId();
     const log = ctx.log.child({ container: id.slice(0, 13), name: input.name, pod: pod.id.slice(0, 13) });
@@ -239,6 +243,7 @@ export class ContainerService implements LayerUsers {
       const stop = resolveStopSignal(specInput);
       const spec = buildSpec(specInput);
       if (input.cri.privileged) spec.process.capabilities = limitToHostCapabilities(spec.process.capabilities);
+      if (apparmorProfile) spec.process.apparmorProfile = apparmorProfile;
       const user = resolveUser(specInput, specInput.etcPasswd, specInput.etcGroup);
       const seccomp = containerSeccomp(this.seccomp, input.seccomp, {
         privileged: input.cri.privileged,

@@ -1,7 +1,7 @@
 /* `skiff-init exec`: runs a command inside a running container: its namespaces (from
  * /proc/PID/ns), its cgroups, the given user, groups, environment and working directory, and,
- * with --bundle, the container's own confinement (capabilities, rlimits, no_new_privs, seccomp),
- * so an exec is held exactly as tightly as the container's main process. The
+ * with --bundle, the container's own confinement (AppArmor, capabilities, rlimits, no_new_privs,
+ * seccomp), so an exec is held exactly as tightly as the container's main process. The
  * command is a child (the pid namespace applies to children only); this process waits for it and
  * ends the same way (shim.c). */
 #include "init.h"
@@ -130,7 +130,7 @@ static int become_command(void *arg)
 		return exec_command(o->args, o->env);
 	}
 	/* The container's confinement, in the order run.c applies it. */
-	if (process_limits(&bundle_spec) < 0)
+	if (apparmor_exec_profile(bundle_spec.apparmor_profile) < 0 || process_limits(&bundle_spec) < 0)
 		return EXIT_FAILURE_GENERIC;
 	if (!bundle_spec.no_new_privileges && seccomp_install() < 0)
 		return EXIT_FAILURE_GENERIC;

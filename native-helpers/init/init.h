@@ -113,6 +113,8 @@ void shim_hand_over(bool yes);
 /* seccomp.c: the daemon's compiled filter, read from the bundle, installed before exec. */
 int seccomp_read(const char *bundle);
 int seccomp_install(void);
+/* apparmor.c: process.apparmorProfile, effective at the next execve. */
+int apparmor_exec_profile(const char *profile);
 
 int run_main(int argc, char **argv);
 int exec_main(int argc, char **argv);

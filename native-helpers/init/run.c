@@ -87,6 +87,9 @@ static int become_container(void *arg)
 	if (s->hostname && s->ns[NS_UTS].wanted && !s->ns[NS_UTS].path &&
 	    (r = rt_sethostname(s->hostname, rt_strlen(s->hostname))) < 0)
 		return report_err((int)-r, "sethostname %s", s->hostname), EXIT_FAILURE_GENERIC;
+	/* Where runc applies it: after the root is in place, while /proc/self/attr is writable. */
+	if (apparmor_exec_profile(s->apparmor_profile) < 0)
+		return EXIT_FAILURE_GENERIC;
 	if (process_limits(s) < 0 || enter_cwd(s->cwd) < 0)
 		return EXIT_FAILURE_GENERIC;
 	if (s->terminal && controlling_tty(true) < 0)

@@ -183,6 +183,9 @@ static int load_process(struct ctx *c, int root, struct spec *s)
 	if (opt_bool(c, process, "terminal", "process.terminal", &s->terminal) < 0 ||
 	    opt_bool(c, process, "noNewPrivileges", "process.noNewPrivileges", &s->no_new_privileges) < 0)
 		return -1;
+	s->apparmor_profile = NULL;
+	if (opt_string(c, process, "apparmorProfile", "process.apparmorProfile", &s->apparmor_profile) < 0)
+		return -1;
 	switch (opt_int(c, process, "oomScoreAdj", "process.oomScoreAdj", -1000, 1000, &v)) {
 	case -1:
 		return -1;

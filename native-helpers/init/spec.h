@@ -72,6 +72,7 @@ struct spec {
 	size_t nenv;
 	char *env[SPEC_MAX_ENV + 1];
 	bool no_new_privileges;
+	const char *apparmor_profile;
 	struct caps_spec caps;
 	bool has_oom_score_adj;
 	int oom_score_adj;

@@ -2,6 +2,7 @@
 // controller vs one tree) and in file names and units; callers speak in cgroup paths relative to a
 // hierarchy root ("/kubepods/burstable/pod<uid>") and in CRI's resource units, never in files.
 import type { OpContext } from '../core/context.js';
+import type { DeviceRule } from './devices.js';
 import type { CgroupStats } from './stats.js';
 
 export type CgroupMode = 'v1' | 'v2' | 'hybrid';
@@ -63,6 +64,14 @@ export interface CgroupDriver {
 
   /** Creates the cgroup (and missing ancestors) and applies `resources`; undoes its own mkdirs on failure. */
   ensure(ctx: OpContext, path: string, resources?: PodResources): Promise<void>;
+
+  /**
+   * Limits the device nodes the cgroup's processes may create and open to what `rules` allow
+   * (OCI linux.resources.devices, in order; devices.ts). v1: devices.deny/devices.allow; v2: an
+   * eBPF program attached to the cgroup. Once, at creation: an update never changes it. Returns
+   * false when the machine offers no device cgroup (v1 without a devices hierarchy).
+   */
+  setDevices(ctx: OpContext, path: string, rules: readonly DeviceRule[]): boolean;
 
   /** Writes the resource files of an existing cgroup. */
   apply(ctx: OpContext, path: string, resources: PodResources): Promise<void>;

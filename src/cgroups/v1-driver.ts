@@ -16,6 +16,7 @@ import {
   rmdirRetry,
   writeControl,
 } from './cgroup-fs.js';
+import { ruleText, type DeviceRule } from './devices.js';
 import { killDeadline, signalUntilEmpty } from './kill.js';
 import { checkResources, hasResources, limitText } from './resources.js';
 import { readV1Stats, type CgroupStats } from './stats.js';
@@ -97,6 +98,16 @@ export class CgroupV1Driver implements CgroupDriver {
     const first = this.dirs(path)[0];
     if (first === undefined || !exists(first)) throw notFound(`cgroup ${path} does not exist`);
     this.write(ctx, path, resources);
+  }
+
+  setDevices(ctx: OpContext, path: string, rules: readonly DeviceRule[]): boolean {
+    const h = this.controllers.get('devices');
+    if (h === undefined) return false;
+    const dir = join(h, checkCgroupPath(path));
+    // The kernel keeps the state: each line is applied to it as it is written.
+    for (const r of rules) writeControl(dir, r.allow ? 'devices.allow' : 'devices.deny', ruleText(r));
+    ctx.log.debug('device rules applied', { cgroup: path, rules: rules.length });
+    return true;
   }
 
   async remove(ctx: OpContext, path: string, opts?: RemoveOptions): Promise<void> {

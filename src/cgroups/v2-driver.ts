@@ -15,6 +15,9 @@ import {
   tokens,
   writeControl,
 } from './cgroup-fs.js';
+import { deviceFilterAttacher, type DeviceFilterAttach } from './device-attach.js';
+import { deviceFilter } from './device-filter.js';
+import { devicePolicy, type DeviceRule } from './devices.js';
 import { killDeadline, signalUntilEmpty, stillPopulated, waitUnpopulated } from './kill.js';
 import { checkResources, cpuMaxV2, hasResources, limitText, sharesToWeight, swapMaxV2 } from './resources.js';
 import { readV2Stats, type CgroupStats } from './stats.js';
@@ -28,16 +31,20 @@ export interface CgroupV2Options {
   readonly root: string;
   /** Controllers to enable down to each cgroup; default V2_CONTROLLERS. */
   readonly enable?: readonly string[];
+  /** Puts the device filter on a cgroup directory; default bpf(2). A fake tree records instead. */
+  readonly attachDevices?: DeviceFilterAttach;
 }
 
 export class CgroupV2Driver implements CgroupDriver {
   readonly version = 2 as const;
   readonly root: string;
   private readonly enable: readonly string[];
+  private readonly attachDevices: DeviceFilterAttach;
 
   constructor(opts: CgroupV2Options) {
     this.root = opts.root;
     this.enable = opts.enable ?? V2_CONTROLLERS;
+    this.attachDevices = opts.attachDevices ?? deviceFilterAttacher();
   }
 
   podCgroupPath(parent: string, sandboxId: string): string {
@@ -72,6 +79,15 @@ export class CgroupV2Driver implements CgroupDriver {
     checkResources(resources, 2);
     if (!exists(dir)) throw notFound(`cgroup ${path} does not exist`);
     this.write(ctx, path, dir, resources);
+  }
+
+  setDevices(ctx: OpContext, path: string, rules: readonly DeviceRule[]): boolean {
+    const dir = this.dir(path);
+    if (!exists(dir)) throw notFound(`cgroup ${path} does not exist`);
+    const policy = devicePolicy(rules);
+    this.attachDevices(dir, deviceFilter(policy));
+    ctx.log.debug('device filter attached', { cgroup: path, defaultAllow: policy.defaultAllow, exceptions: policy.exceptions.length });
+    return true;
   }
 
   async remove(ctx: OpContext, path: string, opts?: RemoveOptions): Promise<void> {

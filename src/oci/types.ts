@@ -191,6 +191,8 @@ export interface OciProcess {
   capabilities?: OciCapabilities;
   rlimits?: OciRlimit[];
   noNewPrivileges?: boolean;
+  /** Applied at the exec; set only where the node runs AppArmor and has the profile loaded. */
+  apparmorProfile?: string;
   oomScoreAdj?: number;
 }
 
@@ -245,6 +247,24 @@ export interface OciLinux {
   maskedPaths?: string[];
   readonlyPaths?: string[];
   devices?: OciDevice[];
+  /** For runc and crun handlers; skiff-init gets a compiled program in the bundle instead. */
+  seccomp?: OciSeccomp;
+}
+
+/** runtime-spec's linux.seccomp, which runc and crun hand to libseccomp. */
+export interface OciSeccomp {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures: string[];
+  flags?: string[];
+  syscalls: OciSeccompSyscall[];
+}
+
+export interface OciSeccompSyscall {
+  names: string[];
+  action: string;
+  errnoRet?: number;
+  args?: { index: number; value: number; valueTwo?: number; op: string }[];
 }
 
 export interface OciSpec {

@@ -68,7 +68,7 @@ function kernelAtLeast(have: string, want: string): boolean {
 }
 
 /** Docker's semantics: every included cap must be held, no excluded cap may be. */
-function applies(inc: SeccompFilter, exc: SeccompFilter, opts: CompileOptions): boolean {
+export function applies(inc: SeccompFilter, exc: SeccompFilter, opts: CompileOptions): boolean {
   const caps = new Set(opts.capabilities);
   if (exc.caps.some((c) => caps.has(c))) return false;
   if (!inc.caps.every((c) => caps.has(c))) return false;

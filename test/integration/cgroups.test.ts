@@ -3,9 +3,10 @@
 // /skiff-test-<random> top that the hooks remove even when a test fails; the last hook checks that
 // no hierarchy still has one.
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isKind } from '../../src/core/errors.js';
@@ -15,6 +16,9 @@ import { detectCgroupMode } from '../../src/cgroups/detect.js';
 import { CgroupV1Driver, V1_CONTROLLERS } from '../../src/cgroups/v1-driver.js';
 import { CgroupV2Driver } from '../../src/cgroups/v2-driver.js';
 import type { CgroupDriver } from '../../src/cgroups/types.js';
+import type { DeviceRule } from '../../src/cgroups/devices.js';
+import { buildDevices } from '../../src/oci/security.js';
+import { queryCgroupDevicePrograms } from '../../src/sys/bpf-calls.js';
 
 const ROOT = '/sys/fs/cgroup';
 const ctx = (): OpContext => ({
@@ -32,6 +36,15 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
     return e;
   }
   throw new Error('expected a rejection');
+}
+
+function thrownOf(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a throw');
 }
 
 /** Removes dir and everything below it, deepest first; cgroupfs rmdir needs empty cgroups. */
@@ -223,6 +236,108 @@ describe('cgroups on the real kernel', function () {
       await d.remove(ctx(), pod);
       await d.remove(ctx(), top);
       for (const dir of d.dirs(top)) expect(existsSync(dir), dir).to.equal(false);
+    });
+
+    /**
+     * Runs a shell that first moves itself into `dir` (this process stays in the v1 root devices
+     * cgroup, which allows everything), then opens each path for reading and for writing, and
+     * makes a block device node: one line per attempt, "ok" or the shell's error.
+     */
+    function tryDevicesIn(dir: string, paths: string[], nodeDir: string): string[] {
+      const script = [
+        'echo $$ > "$1/cgroup.procs" || exit 99',
+        'shift; nodes=$1; shift',
+        'for p in "$@"; do (: <"$p") 2>&1 && echo "read $p ok"; (: >>"$p") 2>&1 && echo "write $p ok"; done',
+        'mknod "$nodes/sda" b 8 0 2>&1 && echo "mknod ok"',
+        '(: <"$nodes/sda") 2>&1 && echo "read sda ok"',
+        'exit 0',
+      ].join('\n');
+      const r = spawnSync('sh', ['-c', script, 'sh', dir, nodeDir, ...paths], { encoding: 'utf8', timeout: 10_000 });
+      expect(r.status, r.stderr).to.equal(0);
+      return r.stdout.trim().split('\n').map((l) => l.replace(/^sh: \d+: /, ''));
+    }
+
+    it('restricts device access with an eBPF program on the cgroup, and only for its processes', async function () {
+      const { pod } = track(d);
+      await d.ensure(ctx(), pod);
+      const dir = d.dirs(pod)[0] ?? '';
+      const nodes = mkdtempSync(join(tmpdir(), 'skiff-devnodes-'));
+      try {
+        const rules = buildDevices({ privileged: false, devices: [] }).rules;
+        expect(d.setDevices(ctx(), pod, rules)).to.equal(true);
+        // A second container with the same rules gets the same loaded program, attached.
+        const other = `${pod}-2`;
+        await d.ensure(ctx(), other);
+        const t0 = process.hrtime.bigint();
+        d.setDevices(ctx(), other, rules);
+        const us = Number(process.hrtime.bigint() - t0) / 1e3;
+        console.log(`      device filter for a second container (program already loaded): ${us.toFixed(0)} µs`);
+        const ids = [dir, d.dirs(other)[0] ?? ''].map((cg) => {
+          const fd = openSync(cg, 'r');
+          try {
+            return queryCgroupDevicePrograms(fd);
+          } finally {
+            closeSync(fd);
+          }
+        });
+        expect(ids[0]).to.have.length(1);
+        expect(ids[1]).to.deep.equal(ids[0]);
+        expect(tryDevicesIn(dir, ['/dev/null', '/dev/kmsg'], nodes)).to.deep.equal([
+          'read /dev/null ok',
+          'write /dev/null ok',
+          'cannot open /dev/kmsg: Operation not permitted',
+          'cannot create /dev/kmsg: Operation not permitted',
+          'mknod ok', // runc's list lets anyone make nodes ("b *:* m") ...
+          `cannot open ${nodes}/sda: Operation not permitted`, // ... not open them
+        ]);
+        // This process is not in the cgroup: the host's access is unchanged.
+        closeSync(openSync('/dev/kmsg', 'r'));
+      } finally {
+        rmSync(nodes, { recursive: true, force: true });
+      }
+    });
+
+    it('lets a CRI device through with its permissions, and refuses mknod when no rule allows it', async function () {
+      const { pod } = track(d);
+      await d.ensure(ctx(), pod);
+      const rules: DeviceRule[] = [{ allow: false }, { allow: true, type: 'c', major: 1, minor: 11, access: 'r' }];
+      d.setDevices(ctx(), pod, rules);
+      const nodes = mkdtempSync(join(tmpdir(), 'skiff-devnodes-'));
+      try {
+        expect(tryDevicesIn(d.dirs(pod)[0] ?? '', ['/dev/kmsg', '/dev/null'], nodes)).to.deep.equal([
+          'read /dev/kmsg ok',
+          'cannot create /dev/kmsg: Operation not permitted',
+          'cannot open /dev/null: Operation not permitted',
+          'cannot create /dev/null: Operation not permitted',
+          `mknod: ${nodes}/sda: Operation not permitted`,
+          `cannot open ${nodes}/sda: No such file`, // dash's words for ENOENT
+        ]);
+      } finally {
+        rmSync(nodes, { recursive: true, force: true });
+      }
+    });
+
+    it('refuses a privileged container nothing, and a directory outside cgroupfs with FailedPrecondition', async function () {
+      const { pod } = track(d);
+      await d.ensure(ctx(), pod);
+      d.setDevices(ctx(), pod, buildDevices({ privileged: true, devices: [] }).rules);
+      const nodes = mkdtempSync(join(tmpdir(), 'skiff-devnodes-'));
+      const fake = mkdtempSync(join(tmpdir(), 'skiff-fake-cg2-'));
+      try {
+        expect(tryDevicesIn(d.dirs(pod)[0] ?? '', ['/dev/kmsg'], nodes).slice(0, 3)).to.deep.equal([
+          'read /dev/kmsg ok',
+          'write /dev/kmsg ok',
+          'mknod ok',
+        ]);
+        // A fake tree (a temp dir) has nothing the kernel can attach to.
+        mkdirSync(join(fake, 'c'));
+        const err = thrownOf(() => new CgroupV2Driver({ root: fake }).setDevices(ctx(), '/c', [{ allow: false }]));
+        expect(isKind(err, 'FailedPrecondition'), String(err)).to.equal(true);
+        expect(String(err)).to.match(/is not a cgroup v2 directory/);
+      } finally {
+        rmSync(nodes, { recursive: true, force: true });
+        rmSync(fake, { recursive: true, force: true });
+      }
     });
 
     it('signals other signals pid by pid', async function () {

@@ -500,6 +500,17 @@ describe('skiff-init', function () {
     expect(r.stderr).to.match(/touch: \/t: Read-only file system/);
   });
 
+  it('asks for process.apparmorProfile at the exec through /proc/self/attr, and reports a refusal in one line', async function () {
+    const spec = baseSpec(['/bin/true']);
+    spec.process.apparmorProfile = 'skiff-test-not-loaded';
+    const r = await runSpec(spec);
+    expect(r.code).to.equal(1);
+    // Without AppArmor (this VM) no LSM takes the "exec" attribute: EINVAL; with AppArmor the
+    // profile is not loaded: ENOENT. Either way the command did not run unconfined.
+    const why = existsSync('/sys/kernel/security/apparmor') ? '[^\\n]+' : 'Invalid argument';
+    expect(r.stderr).to.match(new RegExp(`^\\[skiff-init:e\\] set AppArmor profile skiff-test-not-loaded for exec: ${why}\\n$`));
+  });
+
   it('joins namespaces given by path (a pod pinned by skiff-pinns) and leaves their hostname', async function () {
     const pod = join(base, `pod${++n}`);
     const { stdout } = await execFileP(join(DEFAULT_HELPER_DIR, 'skiff-pinns'), [

@@ -26,9 +26,8 @@ import type { ContainerExecutor, ExecResult, ExecSession, ExecSessionRequest } f
 import type { ContainerMount, ContainerRecord, ContainerState } from './types.js';
 import { cgroupResources, choice, ensureHostPath, exited, hostDevice, hostDevices, limitToHostCapabilities, readInRootfs } from './container-parts.js';
 import { isSameProcess } from '../../util/proc-stat.js';
-import { applyDeviceRules } from '../../cgroups/devices.js';
-import { checkAppArmor, type AppArmorRequest } from './apparmor.js';
-import { seccompProgram, type SeccompRequest } from './seccomp.js';
+import { appArmorFor, nodeAppArmor, type AppArmorHost, type AppArmorRequest } from './apparmor.js';
+import { containerSeccomp, type SeccompRequest } from './seccomp.js';
 import { SeccompCache } from '../../seccomp/cache.js';
 import type { EventBus } from '../events.js';
 
@@ -100,6 +99,8 @@ export interface ContainerServiceDeps {
   readonly handlers?: ReadonlyMap<string, ContainerExecutor>;
   readonly records: RecordStore<ContainerRecord>;
   readonly events?: EventBus;
+  /** Default: this node's AppArmor (sysfs and securityfs). */
+  readonly apparmor?: AppArmorHost;
 }
 
 const nowNs = () => BigInt(Date.now()) * 1_000_000n;
@@ -186,7 +187,8 @@ export class ContainerService implements LayerUsers {
 
   async create(ctx: OpContext, input: CreateContainerInput): Promise<ContainerRecord> {
     if (!input.name) throw invalidArgument('config.metadata.name is empty');
-    checkAppArmor(input.apparmor);
+    const apparmor = appArmorFor(input.apparmor, input.cri.privileged, this.d.apparmor ?? nodeAppArmor);
+    if (apparmor.note) ctx.log.warn(apparmor.note, { name: input.name });
     const pod = this.d.sandboxes.get(input.sandboxId);
     if (pod.state !== 'ready') throw failedPrecondition(`pod sandbox ${pod.id} is not ready`);
     this.executorFor(pod.spec.runtimeHandler);
@@ -196,7 +198,7 @@ export class ContainerService implements LayerUsers {
       if (existing && this.byId.has(existing)) return this.byId.get(existing) as ContainerRecord;
       const view = this.d.images.find(input.image);
       if (!view) throw notFound(`image ${JSON.stringify(input.image)} not found: pull it first`);
-      return this.createIn(ctx, pod, input, view.record, key);
+      return this.createIn(ctx, pod, input, view.record, key, apparmor.profile);
     });
   }
 
@@ -206,6 +208,7 @@ export class ContainerService implements LayerUsers {
     input: CreateContainerInput,
     image: NonNullable<ReturnType<ImageService['find']>>['record'],
     key: string,
+    apparmorProfile: string | undefined,
   ): Promise<ContainerRecord> {
     const id = newContainerId();
     const log = ctx.log.child({ container: id.slice(0, 13), name: input.name, pod: pod.id.slice(0, 13) });
@@ -257,21 +260,23 @@ export class ContainerService implements LayerUsers {
       const stop = resolveStopSignal(specInput);
       const spec = buildSpec(specInput);
       if (input.cri.privileged) spec.process.capabilities = limitToHostCapabilities(spec.process.capabilities);
+      if (apparmorProfile) spec.process.apparmorProfile = apparmorProfile;
       const user = resolveUser(specInput, specInput.etcPasswd, specInput.etcGroup);
-      await writeFile(join(dir, 'bundle', 'config.json'), JSON.stringify(spec), { mode: 0o600 });
-      this.processes.set(id, { env: spec.process.env, cwd: spec.process.cwd });
-      stack.push(`exec settings of ${id}`, () => void this.processes.delete(id));
-      const filter = seccompProgram(this.seccomp, input.seccomp, {
+      const seccomp = containerSeccomp(this.seccomp, input.seccomp, {
         privileged: input.cri.privileged,
         capabilities: spec.process.capabilities?.bounding ?? [],
         builtinExecutor: !pod.spec.runtimeHandler,
       });
-      if (filter) await writeFile(join(dir, 'bundle', 'seccomp.bpf'), filter, { mode: 0o600 });
+      if (seccomp && 'oci' in seccomp) spec.linux.seccomp = seccomp.oci;
+      await writeFile(join(dir, 'bundle', 'config.json'), JSON.stringify(spec), { mode: 0o600 });
+      this.processes.set(id, { env: spec.process.env, cwd: spec.process.cwd });
+      stack.push(`exec settings of ${id}`, () => void this.processes.delete(id));
+      if (seccomp && 'bpf' in seccomp) await writeFile(join(dir, 'bundle', 'seccomp.bpf'), seccomp.bpf, { mode: 0o600 });
 
       await this.d.cgroups.ensure(c, cgroupPath, cgroupResources(input.cri.resources));
       stack.push(`cgroup ${cgroupPath}`, () => this.d.cgroups.remove(c, cgroupPath, { recursive: true }));
-      if (!applyDeviceRules(c, this.d.cgroups, cgroupPath, spec.linux.resources?.devices ?? [])) {
-        log.warn('device access is not restricted: the device cgroup on cgroup v2 needs an eBPF program skiff does not build yet');
+      if (!this.d.cgroups.setDevices(c, cgroupPath, spec.linux.resources?.devices ?? [])) {
+        log.warn('device access is not restricted: this machine has no devices cgroup hierarchy');
       }
 
       const logPath = input.logPath && pod.spec.logDirectory ? join(pod.spec.logDirectory, input.logPath) : '';

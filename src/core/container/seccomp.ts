@@ -1,12 +1,15 @@
 // The container's seccomp filter: the CRI's choice (RuntimeDefault, Unconfined, or a Localhost
-// JSON profile on the node) compiled once per (profile, arch, capabilities) into the BPF program
-// skiff-init loads last before exec (src/seccomp/ compiles; native-helpers/init/seccomp.c loads).
+// JSON profile on the node). For the built-in executor it is compiled once per (profile, arch,
+// capabilities) into the BPF program skiff-init loads last before exec (src/seccomp/ compiles;
+// native-helpers/init/seccomp.c loads); runc and crun get it as the spec's linux.seccomp.
 import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { RUNTIME_DEFAULT_PROFILE } from '../../seccomp/default-profile.js';
 import { parseSeccompProfileJson, type SeccompProfile } from '../../seccomp/profile.js';
 import type { SeccompArch } from '../../seccomp/arch.js';
 import type { SeccompCache } from '../../seccomp/cache.js';
+import { ociSeccomp } from '../../seccomp/oci-seccomp.js';
+import type { OciSeccomp } from '../../oci/types.js';
 import { failedPrecondition, hasErrno, invalidArgument, notFound } from '../errors.js';
 
 export type SeccompRequest =
@@ -41,22 +44,23 @@ function loadProfile(req: SeccompRequest): SeccompProfile | undefined {
   return parseSeccompProfileJson(text);
 }
 
+export type ContainerSeccomp = { readonly bpf: Buffer } | { readonly oci: OciSeccomp };
+
 /**
- * The BPF program for a container, or undefined when it runs unconfined (asked for, privileged,
- * or nothing asked: containerd's default is unconfined unless kubelet sends RuntimeDefault).
+ * The filter for a container, as a BPF program for skiff-init or a linux.seccomp for an OCI
+ * runtime, or undefined when it runs unconfined (asked for, privileged, or nothing asked:
+ * containerd's default is unconfined unless kubelet sends RuntimeDefault).
  */
-export function seccompProgram(
+export function containerSeccomp(
   cache: SeccompCache,
   req: SeccompRequest | undefined,
   opts: { privileged: boolean; capabilities: readonly string[]; builtinExecutor: boolean },
-): Buffer | undefined {
+): ContainerSeccomp | undefined {
   if (!req || opts.privileged) return undefined;
   const profile = loadProfile(req);
   if (!profile) return undefined;
-  if (!opts.builtinExecutor) {
-    throw failedPrecondition('seccomp profiles are applied by the built-in executor only so far; use runtime handler "" or Unconfined');
-  }
   const arch = nodeArch();
   if (!arch) throw failedPrecondition(`seccomp: no syscall table for this node's architecture (${process.arch})`);
-  return cache.get(profile, { arch, capabilities: [...opts.capabilities] });
+  const compile = { arch, capabilities: [...opts.capabilities] };
+  return opts.builtinExecutor ? { bpf: cache.get(profile, compile) } : { oci: ociSeccomp(profile, compile) };
 }

@@ -125,6 +125,21 @@ describe('cgroups/v1-driver (fake tree)', function () {
     expect(() => new CgroupV1Driver({ root: join(root, 'cpuset') })).to.throw(/no cgroup v1/);
   });
 
+  it('says device access cannot be restricted when there is no devices hierarchy', async function () {
+    await d.ensure(ctx(), '/skiff/p');
+    expect(d.setDevices(ctx(), '/skiff/p', [{ allow: false }])).to.equal(false);
+  });
+
+  it('writes each device rule to devices.deny or devices.allow, in order', async function () {
+    mkdirSync(join(root, 'devices'));
+    const withDevices = new CgroupV1Driver({ root });
+    await withDevices.ensure(ctx(), '/skiff/p');
+    // The fake keeps only the last write of each file; the kernel applies each line as written.
+    expect(withDevices.setDevices(ctx(), '/skiff/p', [{ allow: false }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rw' }])).to.equal(true);
+    expect(read('devices/skiff/p/devices.deny')).to.equal('a');
+    expect(read('devices/skiff/p/devices.allow')).to.equal('c 1:3 rw');
+  });
+
   it('removes from every hierarchy and tolerates missing ones', async function () {
     mkdirSync(join(root, 'memory/skiff/p'), { recursive: true });
     mkdirSync(join(root, 'pids/skiff/p'), { recursive: true });

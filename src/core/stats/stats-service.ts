@@ -2,7 +2,9 @@
 // once per request, the writable layer's usage comes from a background scan, and the cpu rate
 // from the previous sample of the same cgroup.
 import { CpuRateCache } from '../../cgroups/cpu-rate.js';
-import type { CgroupStats } from '../../cgroups/stats.js';
+import { nowNs, type CgroupStats } from '../../cgroups/stats.js';
+import { fsCapacity } from '../../storage/fs-capacity.js';
+import { podMetrics, type LayerFs, type PodMetrics } from './pod-metrics.js';
 
 export type { CgroupStats } from '../../cgroups/stats.js';
 import type { CgroupDriver } from '../../cgroups/types.js';
@@ -45,12 +47,17 @@ export class StatsService {
 
   /** A cgroup that is gone (the container was removed meanwhile) has no figures, not an error. */
   private read(path: string): { cgroup?: CgroupStats; nanoCores?: bigint } {
+    const cgroup = this.readCgroup(path, false);
+    if (!cgroup) return {};
+    const nanoCores = this.rates.update(path, cgroup);
+    return { cgroup, ...(nanoCores !== undefined ? { nanoCores } : {}) };
+  }
+
+  private readCgroup(path: string, detail: boolean): CgroupStats | undefined {
     try {
-      const cgroup = this.cgroups.stats(path);
-      const nanoCores = this.rates.update(path, cgroup);
-      return { cgroup, ...(nanoCores !== undefined ? { nanoCores } : {}) };
+      return this.cgroups.stats(path, { detail });
     } catch (e) {
-      if (isKind(e, 'NotFound')) return {};
+      if (isKind(e, 'NotFound')) return undefined;
       throw e;
     }
   }
@@ -104,16 +111,20 @@ export class StatsService {
     return this.containers.list(filter).map((r) => this.usage(r));
   }
 
+  /** The pod netns's interfaces; none when the pod is not ready or its netns is gone. */
+  private network(r: SandboxRecord): InterfaceStats[] {
+    if (r.state !== 'ready' || (r.ns.initPid === undefined && !r.ns.net)) return [];
+    try {
+      return podNetStats({ ...(r.ns.initPid !== undefined ? { pid: r.ns.initPid } : {}), ...(r.ns.net ? { nsPath: r.ns.net } : {}) });
+    } catch (e) {
+      if (!isKind(e, 'NotFound')) throw e;
+      return [];
+    }
+  }
+
   pod(id: string): PodUsage {
     const r = this.sandboxes.get(id);
-    let network: InterfaceStats[] = [];
-    if (r.state === 'ready' && (r.ns.initPid !== undefined || r.ns.net)) {
-      try {
-        network = podNetStats({ ...(r.ns.initPid !== undefined ? { pid: r.ns.initPid } : {}), ...(r.ns.net ? { nsPath: r.ns.net } : {}) });
-      } catch (e) {
-        if (!isKind(e, 'NotFound')) throw e;
-      }
-    }
+    const network = this.network(r);
     return {
       record: r,
       ...this.read(r.cgroupPath),
@@ -126,5 +137,44 @@ export class StatsService {
   listPods(filter: SandboxFilter): PodUsage[] {
     this.prune();
     return this.sandboxes.list(filter).map((p) => this.pod(p.id));
+  }
+
+  /**
+   * cAdvisor-style metrics of every ready pod and its running containers (pod-metrics.ts): each
+   * cgroup read once with its detail, one netns read per pod, one statfs for all the layers.
+   */
+  podMetrics(): PodMetrics[] {
+    this.prune();
+    let layerFs: LayerFs | undefined;
+    try {
+      layerFs = { ...fsCapacity(this.writableMountpoint), timestampNs: nowNs() };
+    } catch (e) {
+      // Without the filesystem's size the fs metrics are left out, not the whole answer.
+      if (!isKind(e, 'NotFound')) throw e;
+    }
+    const out: PodMetrics[] = [];
+    for (const p of this.sandboxes.list({ state: 'ready' })) {
+      const cgroup = this.readCgroup(p.cgroupPath, true);
+      const network = this.network(p);
+      const containers = this.containers.list({ sandboxId: p.id, state: 'running' }).map((c) => {
+        const cg = this.readCgroup(c.cgroupPath, true);
+        const layer = this.layer(c);
+        return { id: c.id, name: c.name, image: c.image, startedAt: c.startedAt, ...(cg ? { cgroup: cg } : {}), ...(layer ? { layer } : {}) };
+      });
+      out.push(
+        podMetrics({
+          id: p.id,
+          name: p.spec.name,
+          namespace: p.spec.namespace,
+          ...(cgroup ? { cgroup } : {}),
+          network,
+          networkAt: nowNs(),
+          containers,
+          ...(layerFs ? { layerFs } : {}),
+          nowNs: nowNs(),
+        }),
+      );
+    }
+    return out;
   }
 }

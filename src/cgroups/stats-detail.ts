@@ -145,9 +145,8 @@ export function parseIoStat(text: string | undefined): IoDeviceStats[] {
 }
 
 /**
- * v1 blkio.throttle.io_service_bytes and io_serviced: "8:0 Read 4096" lines per device and
- * operation, and a last "Total" line. The throttle files count every bio whatever the io
- * scheduler (blkio.io_service_bytes stays 0 under mq-deadline and none).
+ * v1 blkio *io_service_bytes and *io_serviced: "8:0 Read 4096" lines per device and operation,
+ * and a last "Total" line.
  */
 export function parseBlkio(bytesText: string | undefined, opsText: string | undefined): IoDeviceStats[] {
   const out = new Map<string, IoDeviceStats>();
@@ -205,6 +204,19 @@ export interface V1DetailDirs {
 const opt = <K extends string>(k: K, v: bigint | undefined): { [P in K]?: bigint } =>
   (v === undefined ? {} : { [k]: v }) as { [P in K]?: bigint };
 
+/**
+ * v1 block io, in runc's order: the bfq scheduler's files when they name a device (disks under
+ * bfq), else the throttle files. Since Linux 6.x the throttle files only count bios on devices
+ * with a throttle rule in that cgroup, and mq-deadline and none keep no per-cgroup counts, so
+ * without bfq or a rule v1 reports no io: a kernel limit, as for cAdvisor and runc.
+ */
+function readBlkio(dir: string | undefined): IoDeviceStats[] {
+  if (dir === undefined) return [];
+  const bfqBytes = readStatFile(dir, 'blkio.bfq.io_service_bytes');
+  if (parseBlkio(bfqBytes, undefined).length > 0) return parseBlkio(bfqBytes, readStatFile(dir, 'blkio.bfq.io_serviced'));
+  return parseBlkio(readStatFile(dir, 'blkio.throttle.io_service_bytes'), readStatFile(dir, 'blkio.throttle.io_serviced'));
+}
+
 /** v1 detail; `memStat` is the memory.stat the basic read already parsed. */
 export function readV1Detail(dirs: V1DetailDirs, memStat: Map<string, bigint>, memoryLimit: bigint | undefined): CgroupDetail {
   const read = (dir: string | undefined, file: string) => (dir === undefined ? undefined : readStatFile(dir, file));
@@ -233,7 +245,7 @@ export function readV1Detail(dirs: V1DetailDirs, memStat: Map<string, bigint>, m
     },
     processes: countLines(read(dirs.pids, 'cgroup.procs')),
     ...opt('pidsLimit', num(dirs.pids, 'pids.max')),
-    io: parseBlkio(read(dirs.blkio, 'blkio.throttle.io_service_bytes'), read(dirs.blkio, 'blkio.throttle.io_serviced')),
+    io: readBlkio(dirs.blkio),
     spec: {
       ...opt('cpuShares', num(dirs.cpu, 'cpu.shares')),
       // "-1" is no quota; parseCounter only takes digits, so it reads as absent.

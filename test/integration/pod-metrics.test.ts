@@ -3,7 +3,7 @@
 // a container's metrics agree with its cgroup files read directly; the stream carries what the
 // list does. Pods and containers are removed in the after hook, then the daemon's host state.
 import { expect } from 'chai';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -22,6 +22,7 @@ import {
 } from '../../src/generated/runtime/v1/api.js';
 import { detectCgroupMode } from '../../src/cgroups/detect.js';
 import { parseFlatKeyed } from '../../src/cgroups/stats.js';
+import { devName } from '../../src/storage/fs-capacity.js';
 import { call, TestDaemon } from '../support/daemon.js';
 import { imageSpec } from '../support/grpc.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
@@ -136,12 +137,21 @@ describe('pod network stats and metrics over the CRI socket', function () {
     const descriptors = (await call<object, ListMetricDescriptorsResponse>(d.runtime, 'listMetricDescriptors', {})).descriptors;
     const keys = new Map(descriptors.map((x) => [x.name, x.labelKeys]));
     // 50 MB in the pod's /dev/shm (charged to this container), then a busy loop held to half a core.
-    const c = await runIn(pod, ['/bin/sh', '-c', 'dd if=/dev/zero of=/dev/shm/fill bs=1M count=50 2>/dev/null; while true; do :; done'], {
+    const cmd = 'dd if=/dev/zero of=/dev/shm/fill bs=1M count=50 2>/dev/null; while true; do :; done';
+    const c = await runIn(pod, ['/bin/sh', '-c', cmd], {
       linux: { resources: { cpuPeriod: 100000n, cpuQuota: 50000n, cpuShares: 512n, memoryLimitInBytes: BigInt(256 * MiB) } },
     });
     await sleep(1500);
     const info = JSON.parse((await containerStatus(c.id)).info.info ?? '{}') as { cgroup: string };
     const file = (ctl: string, f: string) => readFileSync(join('/sys/fs/cgroup', ctl, info.cgroup, f), 'utf8');
+    // 1 MiB written to the writable layer with O_DIRECT from inside the container. v1 charges
+    // block io to a cgroup only under bfq or, since Linux 6.x, a throttle rule on the disk: give
+    // it a rule too high to ever slow anything (the layer's disk: the partition's parent).
+    let disk = devName(statSync(d.root, { bigint: true }).dev);
+    if (existsSync(`/sys/dev/block/${disk}/partition`)) disk = readFileSync(`/sys/dev/block/${disk}/../dev`, 'utf8').trim();
+    writeFileSync(join('/sys/fs/cgroup/blkio', info.cgroup, 'blkio.throttle.write_bps_device'), `${disk} ${2 ** 40}`);
+    const dd = await call<object, { exitCode: number }>(d.runtime, 'execSync', { containerId: c.id, cmd: ['/bin/dd', 'if=/dev/zero', 'of=/io.bin', 'bs=64k', 'count=16', 'oflag=direct'], timeout: 10n });
+    expect(dd.exitCode).to.equal(0);
 
     // The container's layer usage comes from a background scan: wait for its first result.
     let mine = (await listMetrics()).find((p) => p.podSandboxId === pod)!;
@@ -173,6 +183,12 @@ describe('pod network stats and metrics over the CRI socket', function () {
     expect(value(pick(m, 'container_threads'))).to.equal(Number(file('pids', 'pids.current')));
     expect(value(pick(m, 'container_processes'))).to.equal(file('pids', 'cgroup.procs').trim().split('\n').length);
     expect(value(pick(m, 'container_oom_events_total'))).to.equal(0);
+    // Block io per device, as blkio's throttle file counts it: the 1 MiB written with O_DIRECT.
+    const blkio = (op: string) => [...file('blkio', 'blkio.throttle.io_service_bytes').matchAll(new RegExp(`^(\\d+:\\d+) ${op} (\\d+)$`, 'gm'))];
+    const io = (name: string) => m.filter((x) => x.name === name).map((x) => [x.labelValues[5], value(x)]);
+    expect(io('container_fs_reads_bytes_total')).to.have.deep.members(blkio('Read').map((b) => [b[1], Number(b[2])]));
+    expect(io('container_fs_writes_bytes_total')).to.have.deep.members(blkio('Write').map((b) => [b[1], Number(b[2])]));
+    expect(io('container_fs_writes_bytes_total').find((x) => x[0] === disk)?.[1]).to.be.at.least(MiB);
     // The limits in force, as the cgroup has them.
     expect(value(pick(m, 'container_spec_memory_limit_bytes'))).to.equal(256 * MiB);
     expect(value(pick(m, 'container_spec_cpu_quota'))).to.equal(50000);

@@ -6,7 +6,7 @@ import { nowNs, type CgroupStats } from '../../cgroups/stats.js';
 import { fsCapacity } from '../../storage/fs-capacity.js';
 import { podMetrics, type LayerFs, type PodMetrics } from './pod-metrics.js';
 
-export type { CgroupStats } from '../../cgroups/stats.js';
+export type { CgroupStats, Psi, PsiLine } from '../../cgroups/stats.js';
 import type { CgroupDriver } from '../../cgroups/types.js';
 import { podNetStats, type InterfaceStats } from '../../network/net-stats.js';
 import type { LayerUsage, LayerUsageScanner } from '../../storage/layer-usage.js';

@@ -113,6 +113,24 @@ describe('cgroups/stats-detail', function () {
       });
     });
 
+    it('v1: takes block io from bfq when it names a device, else from the throttle files', function () {
+      for (const c of ['cpuacct', 'blkio']) mkdirSync(join(root, c));
+      files(join(root, 'cpuacct', path), { 'cpuacct.usage': '1\n' });
+      files(join(root, 'blkio', path), {
+        'blkio.bfq.io_service_bytes': 'Total 0\n',
+        'blkio.bfq.io_serviced': 'Total 0\n',
+        'blkio.throttle.io_service_bytes': '254:0 Read 0\n254:0 Write 4096\nTotal 4096\n',
+        'blkio.throttle.io_serviced': '254:0 Read 0\n254:0 Write 1\nTotal 1\n',
+      });
+      const d = new CgroupV1Driver({ root });
+      expect(d.stats(path, { detail: true }).detail?.io).to.deep.equal([{ major: 254, minor: 0, readBytes: 0n, writeBytes: 4096n, reads: 0n, writes: 1n }]);
+      files(join(root, 'blkio', path), {
+        'blkio.bfq.io_service_bytes': '8:16 Read 512\n8:16 Write 0\nTotal 512\n',
+        'blkio.bfq.io_serviced': '8:16 Read 1\n8:16 Write 0\nTotal 1\n',
+      });
+      expect(d.stats(path, { detail: true }).detail?.io).to.deep.equal([{ major: 8, minor: 16, readBytes: 512n, writeBytes: 0n, reads: 1n, writes: 0n }]);
+    });
+
     it('v1: quota -1 is no quota; a missing blkio hierarchy is no io', function () {
       for (const c of ['cpu', 'cpuacct', 'memory']) mkdirSync(join(root, c));
       files(join(root, 'cpu', path), { 'cpu.cfs_quota_us': '-1\n', 'cpu.cfs_period_us': '100000\n', 'cpu.shares': '1024\n' });

@@ -51,7 +51,7 @@ export interface CgroupDetail {
     mappedFileBytes: bigint;
     activeFileBytes: bigint;
     inactiveFileBytes: bigint;
-    /** v1 memory.kmem.usage_in_bytes, v2 memory.stat kernel; absent when neither exists. */
+    /** v2 memory.stat kernel; absent on v1 (kmem accounting is deprecated there, and a file). */
     kernelBytes?: bigint;
     /** v1 max_usage_in_bytes, v2 memory.peak (5.19+); absent when the kernel has neither. */
     maxUsageBytes?: bigint;
@@ -192,6 +192,9 @@ export function parseCpuMax(text: string | undefined): { quotaUs?: bigint; perio
   };
 }
 
+/** cpuacct.stat counts USER_HZ ticks, 100 per second in every Linux ABI. */
+const NS_PER_USER_HZ_TICK = 10_000_000n;
+
 /** Directories a v1 cgroup's detail reads, besides those of V1StatsDirs. */
 export interface V1DetailDirs {
   cpu?: string;
@@ -222,13 +225,15 @@ export function readV1Detail(dirs: V1DetailDirs, memStat: Map<string, bigint>, m
   const read = (dir: string | undefined, file: string) => (dir === undefined ? undefined : readStatFile(dir, file));
   const num = (dir: string | undefined, file: string) => parseCounter(read(dir, file));
   const cpuStat = parseFlatKeyed(read(dirs.cpu, 'cpu.stat'));
+  // One file for both, where usage_user and usage_sys are two: the metrics are whole seconds.
+  const cpuacctStat = parseFlatKeyed(read(dirs.cpuacct, 'cpuacct.stat'));
   const oom = parseFlatKeyed(read(dirs.memory, 'memory.oom_control'));
   const quota = read(dirs.cpu, 'cpu.cfs_quota_us');
   const memsw = limited(num(dirs.memory, 'memory.memsw.limit_in_bytes'));
   const detail: CgroupDetail = {
     cpu: {
-      userNanoSeconds: num(dirs.cpuacct, 'cpuacct.usage_user') ?? 0n,
-      systemNanoSeconds: num(dirs.cpuacct, 'cpuacct.usage_sys') ?? 0n,
+      userNanoSeconds: (cpuacctStat.get('user') ?? 0n) * NS_PER_USER_HZ_TICK,
+      systemNanoSeconds: (cpuacctStat.get('system') ?? 0n) * NS_PER_USER_HZ_TICK,
       periods: cpuStat.get('nr_periods') ?? 0n,
       throttledPeriods: cpuStat.get('nr_throttled') ?? 0n,
       throttledNanoSeconds: cpuStat.get('throttled_time') ?? 0n,
@@ -238,7 +243,6 @@ export function readV1Detail(dirs: V1DetailDirs, memStat: Map<string, bigint>, m
       mappedFileBytes: memStat.get('total_mapped_file') ?? 0n,
       activeFileBytes: memStat.get('total_active_file') ?? 0n,
       inactiveFileBytes: memStat.get('total_inactive_file') ?? 0n,
-      ...opt('kernelBytes', num(dirs.memory, 'memory.kmem.usage_in_bytes')),
       ...opt('maxUsageBytes', num(dirs.memory, 'memory.max_usage_in_bytes')),
       failcnt: num(dirs.memory, 'memory.failcnt') ?? 0n,
       oomKills: oom.get('oom_kill') ?? 0n,

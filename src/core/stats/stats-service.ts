@@ -1,6 +1,7 @@
 // Resource usage for the CRI stats RPCs, from memory and the cgroup files: each cgroup is read
 // once per request, the writable layer's usage comes from a background scan, and the cpu rate
 // from the previous sample of the same cgroup.
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { CpuRateCache } from '../../cgroups/cpu-rate.js';
 import { nowNs, type CgroupStats } from '../../cgroups/stats.js';
 import { fsCapacity } from '../../storage/fs-capacity.js';
@@ -11,6 +12,7 @@ import type { CgroupDriver } from '../../cgroups/types.js';
 import { podNetStats, type InterfaceStats } from '../../network/net-stats.js';
 import type { LayerUsage, LayerUsageScanner } from '../../storage/layer-usage.js';
 import { isKind } from '../errors.js';
+import { abortError, type OpContext } from '../context.js';
 import type { ContainerFilter, ContainerService } from '../container/container-service.js';
 import type { ContainerRecord } from '../container/types.js';
 import type { SandboxFilter, SandboxService } from '../sandbox/sandbox-service.js';
@@ -142,8 +144,10 @@ export class StatsService {
   /**
    * cAdvisor-style metrics of every ready pod and its running containers (pod-metrics.ts): each
    * cgroup read once with its detail, one netns read per pod, one statfs for all the layers.
+   * The reads are synchronous (about 20 files per cgroup), so it yields to the event loop after
+   * each pod: a scrape of a full node must not hold up the RPCs that arrive meanwhile.
    */
-  podMetrics(): PodMetrics[] {
+  async podMetrics(ctx: OpContext): Promise<PodMetrics[]> {
     this.prune();
     let layerFs: LayerFs | undefined;
     try {
@@ -153,7 +157,15 @@ export class StatsService {
       if (!isKind(e, 'NotFound')) throw e;
     }
     const out: PodMetrics[] = [];
-    for (const p of this.sandboxes.list({ state: 'ready' })) {
+    const ids = this.sandboxes.list({ state: 'ready' }).map((r) => r.id);
+    for (const [i, id] of ids.entries()) {
+      if (i > 0) {
+        await yieldToLoop();
+        if (ctx.signal.aborted) throw abortError(ctx.signal, 'listing pod metrics');
+      }
+      // Stopped or removed while we yielded: left out, as it would have been a moment later.
+      const p = this.sandboxes.find(id);
+      if (p?.state !== 'ready') continue;
       const cgroup = this.readCgroup(p.cgroupPath, true);
       const network = this.network(p);
       const containers = this.containers.list({ sandboxId: p.id, state: 'running' }).map((c) => {

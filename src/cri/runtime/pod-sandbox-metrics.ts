@@ -20,11 +20,11 @@ export const listMetricDescriptors =
 
 export const listPodSandboxMetrics =
   (s: Services): UnaryHandler<ListPodSandboxMetricsRequest, ListPodSandboxMetricsResponse> =>
-  async () => ({ podMetrics: s.stats.podMetrics().map(toPodSandboxMetrics) });
+  async (ctx) => ({ podMetrics: (await s.stats.podMetrics(ctx)).map(toPodSandboxMetrics) });
 
 export const streamPodSandboxMetrics =
   (s: Services): StreamHandler<StreamPodSandboxMetricsRequest, StreamPodSandboxMetricsResponse> =>
-  async (_ctx, _req, send) => {
-    const all = s.stats.podMetrics().map(toPodSandboxMetrics);
+  async (ctx, _req, send) => {
+    const all = (await s.stats.podMetrics(ctx)).map(toPodSandboxMetrics);
     for (let i = 0; i < all.length; i += PAGE) send({ podSandboxMetrics: all.slice(i, i + PAGE) });
   };

@@ -74,12 +74,12 @@ describe('cgroups/stats-detail', function () {
       rmSync(root, { recursive: true, force: true });
     });
 
-    it('v1: reads each figure from its hierarchy, limits in force, only when asked', function () {
+    it('v1: reads each figure from its hierarchy (cpuacct.stat in ticks), limits in force, only when asked', function () {
       for (const c of ['cpu,cpuacct', 'memory', 'pids', 'blkio']) mkdirSync(join(root, c));
       symlinkSync('cpu,cpuacct', join(root, 'cpu'));
       symlinkSync('cpu,cpuacct', join(root, 'cpuacct'));
       files(join(root, 'cpu,cpuacct', path), {
-        'cpuacct.usage': '3000000000\n', 'cpuacct.usage_user': '2000000000\n', 'cpuacct.usage_sys': '1000000000\n',
+        'cpuacct.usage': '3000000000\n', 'cpuacct.stat': 'user 200\nsystem 100\n',
         'cpu.stat': 'nr_periods 40\nnr_throttled 7\nthrottled_time 1500000000\n',
         'cpu.shares': '512\n', 'cpu.cfs_quota_us': '50000\n', 'cpu.cfs_period_us': '100000\n',
       });
@@ -88,7 +88,7 @@ describe('cgroups/stats-detail', function () {
         'memory.stat': 'total_cache 100\ntotal_rss 200\ntotal_mapped_file 30\ntotal_active_file 60\ntotal_inactive_file 40\n',
         'memory.limit_in_bytes': '1048576\n', 'memory.memsw.limit_in_bytes': '2097152\n',
         'memory.soft_limit_in_bytes': '9223372036854771712\n',
-        'memory.failcnt': '3\n', 'memory.max_usage_in_bytes': '900\n', 'memory.kmem.usage_in_bytes': '12\n',
+        'memory.failcnt': '3\n', 'memory.max_usage_in_bytes': '900\n',
         'memory.oom_control': 'oom_kill_disable 0\nunder_oom 0\noom_kill 2\n',
       });
       files(join(root, 'pids', path), { 'pids.current': '5\n', 'pids.max': 'max\n', 'cgroup.procs': '10\n11\n' });
@@ -104,7 +104,7 @@ describe('cgroups/stats-detail', function () {
         cpu: { userNanoSeconds: 2000000000n, systemNanoSeconds: 1000000000n, periods: 40n, throttledPeriods: 7n, throttledNanoSeconds: 1500000000n },
         memory: {
           cacheBytes: 100n, mappedFileBytes: 30n, activeFileBytes: 60n, inactiveFileBytes: 40n,
-          kernelBytes: 12n, maxUsageBytes: 900n, failcnt: 3n, oomKills: 2n,
+          maxUsageBytes: 900n, failcnt: 3n, oomKills: 2n,
         },
         processes: 2,
         io: [{ major: 8, minor: 0, readBytes: 4096n, writeBytes: 8192n, reads: 1n, writes: 2n }],

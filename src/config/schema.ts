@@ -4,6 +4,7 @@ import { isAbsolute } from 'node:path';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log/logger.js';
 import { ConfigError } from './config-error.js';
 import { DEFAULT_REGISTRY_CONFIG, parseRegistryConfig, type RegistryConfig } from './registry.js';
+import { DEFAULT_METRICS_CONFIG, parseMetricsConfig, type MetricsConfig } from './metrics.js';
 import {
   DEFAULT_NETWORK_CONFIG,
   DEFAULT_SANDBOX_CONFIG,
@@ -40,6 +41,8 @@ export interface Config {
   /** How pods get their network. */
   readonly network: NetworkConfig;
   readonly sandbox: SandboxConfig;
+  /** The daemon's own Prometheus endpoint. */
+  readonly metrics: MetricsConfig;
 }
 
 export const DEFAULT_CONFIG: Config = Object.freeze({
@@ -54,6 +57,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   registry: DEFAULT_REGISTRY_CONFIG,
   network: DEFAULT_NETWORK_CONFIG,
   sandbox: DEFAULT_SANDBOX_CONFIG,
+  metrics: DEFAULT_METRICS_CONFIG,
 });
 
 const show = (v: unknown) => JSON.stringify(v) ?? String(v);
@@ -127,6 +131,7 @@ export function parseConfig(doc: unknown, overrides: Partial<Config> = {}): Conf
     registry: parseRegistryConfig(merged.registry),
     network: parseNetworkConfig(merged.network),
     sandbox: parseSandboxConfig(merged.sandbox),
+    metrics: parseMetricsConfig(merged.metrics),
   };
   if (cfg.root === cfg.state) throw new ConfigError('state', `must differ from root; both are ${show(cfg.root)}`);
   return Object.freeze(cfg);

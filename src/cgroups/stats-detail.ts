@@ -220,17 +220,18 @@ function readBlkio(dir: string | undefined): IoDeviceStats[] {
   return parseBlkio(readStatFile(dir, 'blkio.throttle.io_service_bytes'), readStatFile(dir, 'blkio.throttle.io_serviced'));
 }
 
+/** Without `full`: no processes, io or limits (left empty), for cgroups no metric shows them of. */
+const usageOnly = (): Pick<CgroupDetail, 'processes' | 'io' | 'spec'> => ({ processes: 0, io: [], spec: {} });
+
 /** v1 detail; `memStat` is the memory.stat the basic read already parsed. */
-export function readV1Detail(dirs: V1DetailDirs, memStat: Map<string, bigint>, memoryLimit: bigint | undefined): CgroupDetail {
+export function readV1Detail(dirs: V1DetailDirs, memStat: Map<string, bigint>, memoryLimit: bigint | undefined, full = true): CgroupDetail {
   const read = (dir: string | undefined, file: string) => (dir === undefined ? undefined : readStatFile(dir, file));
   const num = (dir: string | undefined, file: string) => parseCounter(read(dir, file));
   const cpuStat = parseFlatKeyed(read(dirs.cpu, 'cpu.stat'));
   // One file for both, where usage_user and usage_sys are two: the metrics are whole seconds.
   const cpuacctStat = parseFlatKeyed(read(dirs.cpuacct, 'cpuacct.stat'));
   const oom = parseFlatKeyed(read(dirs.memory, 'memory.oom_control'));
-  const quota = read(dirs.cpu, 'cpu.cfs_quota_us');
-  const memsw = limited(num(dirs.memory, 'memory.memsw.limit_in_bytes'));
-  const detail: CgroupDetail = {
+  const usage = {
     cpu: {
       userNanoSeconds: (cpuacctStat.get('user') ?? 0n) * NS_PER_USER_HZ_TICK,
       systemNanoSeconds: (cpuacctStat.get('system') ?? 0n) * NS_PER_USER_HZ_TICK,
@@ -247,6 +248,12 @@ export function readV1Detail(dirs: V1DetailDirs, memStat: Map<string, bigint>, m
       failcnt: num(dirs.memory, 'memory.failcnt') ?? 0n,
       oomKills: oom.get('oom_kill') ?? 0n,
     },
+  };
+  if (!full) return { ...usage, ...usageOnly() };
+  const quota = read(dirs.cpu, 'cpu.cfs_quota_us');
+  const memsw = limited(num(dirs.memory, 'memory.memsw.limit_in_bytes'));
+  return {
+    ...usage,
     processes: countLines(read(dirs.pids, 'cgroup.procs')),
     ...opt('pidsLimit', num(dirs.pids, 'pids.max')),
     io: readBlkio(dirs.blkio),
@@ -260,7 +267,6 @@ export function readV1Detail(dirs: V1DetailDirs, memStat: Map<string, bigint>, m
       ...opt('memorySwapLimitBytes', memoryLimit === undefined ? undefined : memsw),
     },
   };
-  return detail;
 }
 
 /** v2 detail from the one directory; `cpuStat` and `memStat` are the files the basic read parsed. */
@@ -269,14 +275,12 @@ export function readV2Detail(
   cpuStat: Map<string, bigint>,
   memStat: Map<string, bigint>,
   memoryLimit: bigint | undefined,
+  full = true,
 ): CgroupDetail {
   const read = (file: string) => readStatFile(dir, file);
   const num = (file: string) => parseCounter(read(file));
   const events = parseFlatKeyed(read('memory.events'));
-  const cpuMax = parseCpuMax(read('cpu.max'));
-  const weight = num('cpu.weight');
-  const swapMax = num('memory.swap.max');
-  return {
+  const usage = {
     cpu: {
       userNanoSeconds: (cpuStat.get('user_usec') ?? 0n) * 1000n,
       systemNanoSeconds: (cpuStat.get('system_usec') ?? 0n) * 1000n,
@@ -294,6 +298,13 @@ export function readV2Detail(
       failcnt: events.get('max') ?? 0n,
       oomKills: events.get('oom_kill') ?? 0n,
     },
+  };
+  if (!full) return { ...usage, ...usageOnly() };
+  const cpuMax = parseCpuMax(read('cpu.max'));
+  const weight = num('cpu.weight');
+  const swapMax = num('memory.swap.max');
+  return {
+    ...usage,
     processes: countLines(read('cgroup.procs')),
     ...opt('pidsLimit', num('pids.max')),
     io: parseIoStat(read('io.stat')),

@@ -83,7 +83,6 @@ function cpuAndMemory(s: Samples, c: CgroupStats, leaf: boolean): void {
   s.add(M.memRss, c.memory.rssBytes, t);
   s.add(M.memSwap, c.memory.swapUsageBytes, t);
   s.add(M.threads, c.pids.current, t);
-  // cgroup.procs lists only the cgroup's own processes: a count for containers, not pods.
   // The readers give the hierarchical fault counts; for a container (a leaf cgroup) they are
   // also its own, as cAdvisor reports both scopes.
   const scopes = leaf ? ['container', 'hierarchy'] : ['hierarchy'];
@@ -106,8 +105,12 @@ function cpuAndMemory(s: Samples, c: CgroupStats, leaf: boolean): void {
     s.add(M.memInactiveFile, d.memory.inactiveFileBytes, t);
     s.add(M.memFailcnt, d.memory.failcnt, t);
     s.add(M.oomEvents, d.memory.oomKills, t);
-    if (leaf) s.add(M.processes, d.processes, t);
-    s.add(M.threadsMax, d.pidsLimit ?? 0n, t);
+    // cgroup.procs lists only a cgroup's own processes, and pod cgroups are read without them
+    // and without pids.max (detail 'usage'): container figures only.
+    if (leaf) {
+      s.add(M.processes, d.processes, t);
+      s.add(M.threadsMax, d.pidsLimit ?? 0n, t);
+    }
   }
   pressure(s, c);
 }

@@ -55,7 +55,7 @@ export class StatsService {
     return { cgroup, ...(nanoCores !== undefined ? { nanoCores } : {}) };
   }
 
-  private readCgroup(path: string, detail: boolean): CgroupStats | undefined {
+  private readCgroup(path: string, detail: boolean | 'usage'): CgroupStats | undefined {
     try {
       return this.cgroups.stats(path, { detail });
     } catch (e) {
@@ -166,7 +166,8 @@ export class StatsService {
       // Stopped or removed while we yielded: left out, as it would have been a moment later.
       const p = this.sandboxes.find(id);
       if (p?.state !== 'ready') continue;
-      const cgroup = this.readCgroup(p.cgroupPath, true);
+      // Pod level shows usage only: the container cgroups carry limits, io and processes.
+      const cgroup = this.readCgroup(p.cgroupPath, 'usage');
       const network = this.network(p);
       const containers = this.containers.list({ sandboxId: p.id, state: 'running' }).map((c) => {
         const cg = this.readCgroup(c.cgroupPath, true);

@@ -131,6 +131,20 @@ describe('cgroups/stats-detail', function () {
       expect(d.stats(path, { detail: true }).detail?.io).to.deep.equal([{ major: 8, minor: 16, readBytes: 512n, writeBytes: 0n, reads: 1n, writes: 0n }]);
     });
 
+    it("detail 'usage' reads cpu and memory only: no processes, io or limits", function () {
+      for (const c of ['cpu', 'cpuacct', 'memory', 'pids', 'blkio']) mkdirSync(join(root, c));
+      files(join(root, 'cpu', path), { 'cpu.stat': 'nr_periods 4\n', 'cpu.shares': '1024\n' });
+      files(join(root, 'cpuacct', path), { 'cpuacct.usage': '1\n', 'cpuacct.stat': 'user 1\nsystem 2\n' });
+      files(join(root, 'memory', path), { 'memory.usage_in_bytes': '1\n', 'memory.failcnt': '5\n' });
+      files(join(root, 'pids', path), { 'pids.current': '2\n', 'pids.max': '10\n', 'cgroup.procs': '1\n2\n' });
+      files(join(root, 'blkio', path), { 'blkio.throttle.io_service_bytes': '8:0 Read 1\nTotal 1\n' });
+      const d = new CgroupV1Driver({ root }).stats(path, { detail: 'usage' }).detail;
+      expect(d?.cpu.periods).to.equal(4n);
+      expect(d?.cpu.systemNanoSeconds).to.equal(20_000_000n);
+      expect(d?.memory.failcnt).to.equal(5n);
+      expect([d?.processes, d?.io, d?.spec, d?.pidsLimit]).to.deep.equal([0, [], {}, undefined]);
+    });
+
     it('v1: quota -1 is no quota; a missing blkio hierarchy is no io', function () {
       for (const c of ['cpu', 'cpuacct', 'memory']) mkdirSync(join(root, c));
       files(join(root, 'cpu', path), { 'cpu.cfs_quota_us': '-1\n', 'cpu.cfs_period_us': '100000\n', 'cpu.shares': '1024\n' });

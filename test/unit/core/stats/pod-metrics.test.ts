@@ -126,7 +126,7 @@ describe('core/stats/pod-metrics', function () {
     expect(values(p.metrics, M.memWorkingSet)).to.deep.equal([260n]);
     expect(values(p.metrics, M.cpuWaiting)).to.deep.equal([4n]);
     expect(values(p.metrics, M.cpuStalled)).to.deep.equal([1n]);
-    for (const d of [M.processes, M.specMemLimit, M.fsUsage, M.startTime]) expect(values(p.metrics, d), d.name).to.deep.equal([]);
+    for (const d of [M.processes, M.threadsMax, M.specMemLimit, M.fsUsage, M.startTime]) expect(values(p.metrics, d), d.name).to.deep.equal([]);
     // v1: no pressure for the container.
     expect(values(c, M.cpuWaiting)).to.deep.equal([]);
   });

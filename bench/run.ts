@@ -3,11 +3,13 @@
 import { benchPull } from './pull.js';
 import { benchSandbox } from './sandbox.js';
 import { benchContainer } from './container.js';
+import { benchMetrics } from './metrics.js';
 
 const benches: Record<string, () => Promise<void>> = {
   pull: () => benchPull(),
   sandbox: () => benchSandbox(),
   container: () => benchContainer(),
+  metrics: () => benchMetrics(),
 };
 
 const wanted = process.argv.slice(2);

@@ -28,6 +28,7 @@ import { imagesCommand } from './images-cli.js';
 import { ReadinessGate } from './cri/instrument.js';
 import { clearSocket, CriServer } from './cri/server.js';
 import { handlers } from './cri/handlers.js';
+import { DaemonMetrics } from './cri/metrics-endpoint.js';
 
 async function packageVersion(): Promise<string> {
   const pkg: unknown = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8'));
@@ -97,6 +98,7 @@ export async function main(argv: string[]): Promise<number> {
   let server: CriServer | undefined;
   let events: EventBus | undefined;
   let streaming: StreamingServer | undefined;
+  let metrics: DaemonMetrics | undefined;
   // Handlers go in before anything can announce readiness: a SIGTERM that arrives during start-up
   // (or right after "skiffd started" is read) is kept and acted on once the server runs.
   const signals = new SignalLatch();
@@ -104,8 +106,13 @@ export async function main(argv: string[]): Promise<number> {
     await mkdir(config.root, { recursive: true, mode: 0o711 });
     await mkdir(config.state, { recursive: true, mode: 0o711 });
     lock = acquireDaemonLock(sys, paths.lockFile);
-    // Before any host state changes (bridge, iptables): a socket someone else serves stops us here.
+    // Before any host state changes (bridge, iptables): a socket someone else serves stops us here,
+    // and so does a metrics address that is taken.
     await clearSocket(socket);
+    if (config.metrics.enabled) {
+      metrics = new DaemonMetrics();
+      await metrics.listen(config.metrics.listen, log);
+    }
 
     const ctx = backgroundContext(log, 30_000);
     const helpers = new HelperRunner();
@@ -147,7 +154,11 @@ export async function main(argv: string[]): Promise<number> {
     await streaming.start();
     const streams = new StreamService({ server: streaming, containers, sandboxes, log });
 
-    server = new CriServer({ log, gate }, handlers({ runtime, images, sandboxes, containers, events, stats, streams }));
+    metrics?.attach({ sandboxes, containers, images });
+    server = new CriServer(
+      { log, gate, ...(metrics ? { observe: metrics.observe } : {}) },
+      handlers({ runtime, images, sandboxes, containers, events, stats, streams }),
+    );
     await server.listen(socket);
     gate.open();
     log.info('skiffd started', {
@@ -161,6 +172,7 @@ export async function main(argv: string[]): Promise<number> {
     });
   } catch (e) {
     signals.dispose();
+    await metrics?.close();
     lock?.release();
     if (isSkiffError(e)) return fatal(e.message, 1);
     return fatal(`start-up failed: ${(e as Error).stack ?? String(e)}`, 1);
@@ -174,6 +186,7 @@ export async function main(argv: string[]): Promise<number> {
     await streaming?.stop();
     await server.shutdown(config.shutdownTimeoutSeconds * 1000);
     await rm(socket, { force: true });
+    await metrics?.close();
   } catch (e) {
     log.error('shutdown failed', { error: (e as Error).message });
     return 1;

@@ -7,9 +7,12 @@
 //   working set = usage − inactive file pages, floored at 0;
 //   available   = limit − working set, only when a limit is set (v1: not the huge "unlimited" value);
 //   v1 swap     = memsw usage − memory usage (memsw counts memory + swap).
-import { closeSync, openSync, readSync } from 'node:fs';
-import { join } from 'node:path';
-import { hasErrno, notFound, toSkiffError } from '../core/errors.js';
+import { notFound } from '../core/errors.js';
+import { parseCounter, parseFlatKeyed, readStatFile } from './stat-file.js';
+import { parsePressure, readV1Detail, readV2Detail, V1_UNLIMITED_ABOVE, type CgroupDetail, type CgroupPsi, type V1DetailDirs } from './stats-detail.js';
+
+export { parseCounter, parseFlatKeyed, readStatFile } from './stat-file.js';
+export type { CgroupDetail, CgroupPsi, IoDeviceStats, Psi, PsiLine } from './stats-detail.js';
 
 export interface CgroupStats {
   /** When the files were read: Unix nanoseconds (wall clock, nanosecond resolution, monotonic). */
@@ -29,14 +32,25 @@ export interface CgroupStats {
     swapUsageBytes?: bigint;
   };
   pids: { current: number };
+  /** Pressure stall information: cgroup v2 only (v1 has no per-cgroup PSI); absent with PSI off. */
+  psi?: CgroupPsi;
+  /** The figures for metrics (stats-detail.ts), only when asked for. */
+  detail?: CgroupDetail;
 }
 
-/** The directories one v1 cgroup has in the hierarchies stats read; an absent one reads as zeros. */
-export interface V1StatsDirs {
-  cpuacct?: string;
-  memory?: string;
-  pids?: string;
+export interface StatsOptions {
+  /**
+   * Also read the metrics figures (about 17 more files per cgroup on v1, 9 on v2); 'usage' only
+   * the cpu and memory ones, for a pod cgroup whose limits, block io and processes no metric shows.
+   */
+  detail?: boolean | 'usage';
 }
+
+/**
+ * The directories one v1 cgroup has in the hierarchies stats read; an absent one reads as zeros.
+ * cpu and blkio are only read for the detail.
+ */
+export type V1StatsDirs = V1DetailDirs;
 
 /** Clock for the sample time; tests pass a fixed one. */
 export type NowNs = () => bigint;
@@ -51,77 +65,8 @@ export function nowNs(): bigint {
   return ANCHOR_WALL_NS + (process.hrtime.bigint() - ANCHOR_HR_NS);
 }
 
-/**
- * v1 writes PAGE_COUNTER_MAX rounded to the page size (9223372036854771712) for "no limit";
- * containerd and cadvisor treat anything above 2^62 as unlimited.
- */
-const V1_UNLIMITED_ABOVE = 1n << 62n;
-
-/**
- * One reused buffer for every stats read (all synchronous, so never shared between two reads):
- * open/read/close into it costs half of readFileSync, which adds an fstat and a fresh buffer per
- * file, and a ListContainerStats reads six files per container.
- */
-let readBuf = Buffer.allocUnsafeSlow(16 * 1024);
-
-/** A control file's text, or undefined when it does not exist (cgroup gone, controller off). */
-export function readStatFile(dir: string, file: string): string | undefined {
-  const path = join(dir, file);
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    if (hasErrno(e, 'ENOENT')) return undefined;
-    throw toSkiffError(e, `reading ${path}`);
-  }
-  try {
-    let len = 0;
-    for (;;) {
-      if (len === readBuf.length) {
-        const bigger = Buffer.allocUnsafeSlow(readBuf.length * 2);
-        readBuf.copy(bigger, 0, 0, len);
-        readBuf = bigger;
-      }
-      const room = readBuf.length - len;
-      const n = readSync(fd, readBuf, len, room, null);
-      len += n;
-      // cgroupfs files are seq_files, which fill the buffer up to EOF: a short read is the end,
-      // and the read that would return 0 is a syscall saved per file.
-      if (n < room) break;
-    }
-    // Control files are ASCII; latin1 skips the UTF-8 validation.
-    return readBuf.toString('latin1', 0, len);
-  } catch (e) {
-    // ENODEV: the cgroup was removed between open and read.
-    if (hasErrno(e, 'ENODEV') || hasErrno(e, 'ENOENT')) return undefined;
-    throw toSkiffError(e, `reading ${path}`);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** "key value" lines (memory.stat, cpu.stat) → key → value; lines that are not two fields are skipped. */
-export function parseFlatKeyed(text: string | undefined): Map<string, bigint> {
-  const out = new Map<string, bigint>();
-  if (!text) return out;
-  for (const line of text.split('\n')) {
-    const sp = line.indexOf(' ');
-    if (sp <= 0) continue;
-    const v = toBigint(line.slice(sp + 1));
-    if (v !== undefined) out.set(line.slice(0, sp), v);
-  }
-  return out;
-}
-
-/** A single-number control file; undefined when absent or not a number ("max"). */
-export function parseCounter(text: string | undefined): bigint | undefined {
-  return text === undefined ? undefined : toBigint(text);
-}
-
-function toBigint(s: string): bigint | undefined {
-  const t = s.trim();
-  return /^\d+$/.test(t) ? BigInt(t) : undefined;
-}
+// v1 writes PAGE_COUNTER_MAX rounded to the page size (9223372036854771712) for "no limit";
+// containerd and cadvisor treat anything above 2^62 as unlimited (V1_UNLIMITED_ABOVE).
 
 /** The memory figures every layout shares once its raw values are known. */
 function memoryFigures(
@@ -138,7 +83,7 @@ function memoryFigures(
  * Stats of a v1 cgroup from its directories in the cpuacct, memory and pids hierarchies.
  * NotFound when none of them exists (the cgroup is gone).
  */
-export function readV1Stats(dirs: V1StatsDirs, path: string, now: NowNs = nowNs): CgroupStats {
+export function readV1Stats(dirs: V1StatsDirs, path: string, now: NowNs = nowNs, opts: StatsOptions = {}): CgroupStats {
   const timestampNs = now();
   const cpuUsage = dirs.cpuacct === undefined ? undefined : readStatFile(dirs.cpuacct, 'cpuacct.usage');
   const mem = dirs.memory;
@@ -166,6 +111,7 @@ export function readV1Stats(dirs: V1StatsDirs, path: string, now: NowNs = nowNs)
     cpu: { usageCoreNanoSeconds: parseCounter(cpuUsage) ?? 0n },
     memory,
     pids: { current: Number(parseCounter(pidsText) ?? 0n) },
+    ...(opts.detail ? { detail: readV1Detail(dirs, stat, limit, opts.detail === true) } : {}),
   };
 }
 
@@ -174,7 +120,7 @@ export function readV1Stats(dirs: V1StatsDirs, path: string, now: NowNs = nowNs)
  * files and reads as zeros (the root cgroup has no memory.current either). NotFound when the
  * cgroup is gone.
  */
-export function readV2Stats(dir: string, path: string, now: NowNs = nowNs): CgroupStats {
+export function readV2Stats(dir: string, path: string, now: NowNs = nowNs, opts: StatsOptions = {}): CgroupStats {
   const timestampNs = now();
   const cpuStatText = readStatFile(dir, 'cpu.stat');
   const currentText = readStatFile(dir, 'memory.current');
@@ -197,10 +143,22 @@ export function readV2Stats(dir: string, path: string, now: NowNs = nowNs): Cgro
   };
   if (limit !== undefined) memory.limitBytes = limit;
   if (swap !== undefined) memory.swapUsageBytes = swap;
+  const psi = readPsi(dir);
   return {
     timestampNs,
     cpu: { usageCoreNanoSeconds: (cpuStat.get('usage_usec') ?? 0n) * 1000n },
     memory,
     pids: { current: Number(parseCounter(pidsText) ?? 0n) },
+    ...(psi ? { psi } : {}),
+    ...(opts.detail ? { detail: readV2Detail(dir, cpuStat, stat, limit, opts.detail === true) } : {}),
   };
+}
+
+/** cpu, memory and io pressure of a v2 cgroup; undefined when the kernel has PSI off (no files). */
+function readPsi(dir: string): CgroupPsi | undefined {
+  const cpu = parsePressure(readStatFile(dir, 'cpu.pressure'));
+  const memory = parsePressure(readStatFile(dir, 'memory.pressure'));
+  const io = parsePressure(readStatFile(dir, 'io.pressure'));
+  if (!cpu && !memory && !io) return undefined;
+  return { ...(cpu ? { cpu } : {}), ...(memory ? { memory } : {}), ...(io ? { io } : {}) };
 }

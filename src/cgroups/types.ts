@@ -3,7 +3,7 @@
 // hierarchy root ("/kubepods/burstable/pod<uid>") and in CRI's resource units, never in files.
 import type { OpContext } from '../core/context.js';
 import type { DeviceRule } from './devices.js';
-import type { CgroupStats } from './stats.js';
+import type { CgroupStats, StatsOptions } from './stats.js';
 
 export type CgroupMode = 'v1' | 'v2' | 'hybrid';
 
@@ -94,6 +94,7 @@ export interface CgroupDriver {
   /**
    * CPU, memory and pids usage of the cgroup (stats.ts), each control file read once.
    * Synchronous like every cgroupfs access here. NotFound when the cgroup does not exist.
+   * `detail` adds the metrics figures (stats-detail.ts); v2 always adds pressure (PSI).
    */
-  stats(path: string): CgroupStats;
+  stats(path: string, opts?: StatsOptions): CgroupStats;
 }

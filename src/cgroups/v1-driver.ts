@@ -19,7 +19,7 @@ import {
 import { ruleText, type DeviceRule } from './devices.js';
 import { killDeadline, signalUntilEmpty } from './kill.js';
 import { checkResources, hasResources, limitText } from './resources.js';
-import { readV1Stats, type CgroupStats } from './stats.js';
+import { readV1Stats, type CgroupStats, type StatsOptions } from './stats.js';
 import type { CgroupDriver, KillOptions, PidsOptions, PodResources, RemoveOptions } from './types.js';
 
 /** The hierarchies a pod cgroup is made in, when mounted. */
@@ -135,13 +135,15 @@ export class CgroupV1Driver implements CgroupDriver {
     await signalUntilEmpty(ctx, path, () => this.allPids(path, true), signal, deadline);
   }
 
-  stats(path: string): CgroupStats {
+  stats(path: string, opts?: StatsOptions): CgroupStats {
     checkCgroupPath(path);
     const at = (controller: string) => {
       const h = this.controllers.get(controller);
       return h === undefined ? undefined : join(h, path);
     };
-    return readV1Stats({ cpuacct: at('cpuacct'), memory: at('memory'), pids: at('pids') }, path);
+    const dirs = { cpuacct: at('cpuacct'), memory: at('memory'), pids: at('pids') };
+    if (!opts?.detail) return readV1Stats(dirs, path);
+    return readV1Stats({ ...dirs, cpu: at('cpu'), blkio: at('blkio') }, path, undefined, opts);
   }
 
   private allPids(path: string, recursive: boolean): number[] {

@@ -20,7 +20,7 @@ import { deviceFilter } from './device-filter.js';
 import { devicePolicy, type DeviceRule } from './devices.js';
 import { killDeadline, signalUntilEmpty, stillPopulated, waitUnpopulated } from './kill.js';
 import { checkResources, cpuMaxV2, hasResources, limitText, sharesToWeight, swapMaxV2 } from './resources.js';
-import { readV2Stats, type CgroupStats } from './stats.js';
+import { readV2Stats, type CgroupStats, type StatsOptions } from './stats.js';
 import type { CgroupDriver, KillOptions, PidsOptions, PodResources, RemoveOptions } from './types.js';
 
 /** What ensure() enables in the ancestors' subtree_control, where the parent offers it. */
@@ -116,8 +116,8 @@ export class CgroupV2Driver implements CgroupDriver {
     await signalUntilEmpty(ctx, path, () => readPidsTree(dir, true), signal, deadline);
   }
 
-  stats(path: string): CgroupStats {
-    return readV2Stats(this.dir(path), path);
+  stats(path: string, opts?: StatsOptions): CgroupStats {
+    return readV2Stats(this.dir(path), path, undefined, opts);
   }
 
   private dir(path: string): string {

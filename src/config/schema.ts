@@ -4,6 +4,7 @@ import { isAbsolute } from 'node:path';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log/logger.js';
 import { ConfigError } from './config-error.js';
 import { DEFAULT_REGISTRY_CONFIG, parseRegistryConfig, type RegistryConfig } from './registry.js';
+import { DEFAULT_METRICS_CONFIG, parseMetricsConfig, type MetricsConfig } from './metrics.js';
 import {
   DEFAULT_NETWORK_CONFIG,
   DEFAULT_SANDBOX_CONFIG,
@@ -44,6 +45,8 @@ export interface Config {
   readonly sandbox: SandboxConfig;
   /** The server behind Exec, Attach and PortForward URLs. */
   readonly streaming: StreamingConfig;
+  /** The daemon's own Prometheus endpoint. */
+  readonly metrics: MetricsConfig;
 }
 
 export const DEFAULT_CONFIG: Config = Object.freeze({
@@ -59,6 +62,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   network: DEFAULT_NETWORK_CONFIG,
   sandbox: DEFAULT_SANDBOX_CONFIG,
   streaming: DEFAULT_STREAMING_CONFIG,
+  metrics: DEFAULT_METRICS_CONFIG,
 });
 
 const show = (v: unknown) => JSON.stringify(v) ?? String(v);
@@ -133,6 +137,7 @@ export function parseConfig(doc: unknown, overrides: Partial<Config> = {}): Conf
     network: parseNetworkConfig(merged.network),
     sandbox: parseSandboxConfig(merged.sandbox),
     streaming: parseStreamingConfig(merged.streaming),
+    metrics: parseMetricsConfig(merged.metrics),
   };
   if (cfg.root === cfg.state) throw new ConfigError('state', `must differ from root; both are ${show(cfg.root)}`);
   return Object.freeze(cfg);

@@ -30,6 +30,7 @@ import { updateContainerResources } from './runtime/update-container-resources.j
 import { getContainerEvents } from './runtime/get-container-events.js';
 import { containerStats, listContainerStats, streamContainerStats } from './runtime/container-stats.js';
 import { listPodSandboxStats, podSandboxStats, streamPodSandboxStats } from './runtime/pod-sandbox-stats.js';
+import { listMetricDescriptors, listPodSandboxMetrics, streamPodSandboxMetrics } from './runtime/pod-sandbox-metrics.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export type AnyUnary = UnaryHandler<any, any>;
@@ -76,6 +77,9 @@ export function handlers(s: Services): HandlerTable {
       PodSandboxStats: podSandboxStats(s),
       ListPodSandboxStats: listPodSandboxStats(s),
       StreamPodSandboxStats: streamPodSandboxStats(s),
+      ListMetricDescriptors: listMetricDescriptors(s),
+      ListPodSandboxMetrics: listPodSandboxMetrics(s),
+      StreamPodSandboxMetrics: streamPodSandboxMetrics(s),
     },
     ImageService: {
       PullImage: pullImage(s),

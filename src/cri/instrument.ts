@@ -1,7 +1,7 @@
 // Every RPC passes through here once: a request id and a child logger named after the RPC, the
 // caller's deadline and cancellation turned into an AbortSignal, the readiness gate, one log line
 // with the outcome, and any error converted to a gRPC status through the one table.
-import type { handleServerStreamingCall, handleUnaryCall, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import { status as grpcStatus, type handleServerStreamingCall, type handleUnaryCall, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
 import { newRequestId } from '../core/ids.js';
 import { SkiffError, toSkiffError, unavailable } from '../core/errors.js';
 import type { OpContext } from '../core/context.js';
@@ -29,9 +29,14 @@ export class ReadinessGate {
 /** RPCs that only read state log at debug; everything else changes something and logs at info. */
 const READ_ONLY = /^(Version|Status|RuntimeConfig|List\w+|Stream\w+|\w+Status|\w+Stats|ImageFsInfo|GetContainerEvents)$/;
 
+/** Told of every finished call: the RPC, its gRPC status name ("OK", "NOT_FOUND"…), seconds taken. */
+export type CallObserver = (rpc: string, code: string, seconds: number) => void;
+
 export interface EdgeDeps {
   readonly log: Logger;
   readonly gate: ReadinessGate;
+  /** The daemon's metrics, when enabled. */
+  readonly observe?: CallObserver;
 }
 
 type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
@@ -60,13 +65,16 @@ function begin(deps: EdgeDeps, rpc: string, call: AnyCall) {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     if (err === undefined) {
       log.log(level, `${rpc} ok`, { ms: Math.round(ms * 100) / 100 });
+      deps.observe?.(rpc, 'OK', ms / 1000);
       return undefined;
     }
     const e = toSkiffError(err);
     // Internal errors are ours: always worth an error line. Caller mistakes are not.
     const errLevel = e.kind === 'Internal' ? 'error' : level === 'debug' ? 'debug' : 'warn';
     log.log(errLevel, `${rpc} failed`, { kind: e.kind, error: e.message, ms: Math.round(ms * 100) / 100 });
-    return toStatus(e);
+    const st = toStatus(e);
+    deps.observe?.(rpc, grpcStatus[st.code], ms / 1000);
+    return st;
   };
   return { ctx, finish };
 }

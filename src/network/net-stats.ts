@@ -16,9 +16,13 @@ import { withNetns } from './netlink/with-netns.js';
 export interface InterfaceStats {
   name: string;
   rxBytes: bigint;
+  rxPackets: bigint;
   rxErrors: bigint;
+  rxDropped: bigint;
   txBytes: bigint;
+  txPackets: bigint;
   txErrors: bigint;
+  txDropped: bigint;
 }
 
 /** Loopback traffic is the pod talking to itself; kubelet and cadvisor leave it out. */
@@ -43,9 +47,13 @@ export function parseNetDev(text: string): InterfaceStats[] {
     out.push({
       name,
       rxBytes: BigInt(f[0]!),
+      rxPackets: BigInt(f[1]!),
       rxErrors: BigInt(f[2]!),
+      rxDropped: BigInt(f[3]!),
       txBytes: BigInt(f[8]!),
+      txPackets: BigInt(f[9]!),
       txErrors: BigInt(f[10]!),
+      txDropped: BigInt(f[11]!),
     });
   }
   return out;
@@ -69,10 +77,14 @@ export function readPidNetStats(pid: number, procRoot = '/proc'): InterfaceStats
 
 const IFLA_STATS64 = 23;
 /** Offsets in struct rtnl_link_stats64 (all __u64, host order). */
+const RX_PACKETS = 0;
+const TX_PACKETS = 8;
 const RX_BYTES = 16;
 const TX_BYTES = 24;
 const RX_ERRORS = 32;
 const TX_ERRORS = 40;
+const RX_DROPPED = 48;
+const TX_DROPPED = 56;
 const STATS_ATTRS: ReadonlySet<number> = new Set([IFLA_IFNAME, IFLA_STATS64]);
 
 /** One RTM_NEWLINK reply with IFLA_STATS64 → its counters; undefined without the stats attribute. */
@@ -80,13 +92,17 @@ export function parseLinkStats(m: NetlinkMessage): InterfaceStats | undefined {
   const a = decodeAttrs(m.payload, IFINFOMSG_LEN, STATS_ATTRS);
   const s = a.get(IFLA_STATS64);
   const name = readString(a.get(IFLA_IFNAME));
-  if (!s || s.length < TX_ERRORS + 8 || name === undefined) return undefined;
+  if (!s || s.length < TX_DROPPED + 8 || name === undefined) return undefined;
   return {
     name,
     rxBytes: s.readBigUInt64LE(RX_BYTES),
+    rxPackets: s.readBigUInt64LE(RX_PACKETS),
     rxErrors: s.readBigUInt64LE(RX_ERRORS),
+    rxDropped: s.readBigUInt64LE(RX_DROPPED),
     txBytes: s.readBigUInt64LE(TX_BYTES),
+    txPackets: s.readBigUInt64LE(TX_PACKETS),
     txErrors: s.readBigUInt64LE(TX_ERRORS),
+    txDropped: s.readBigUInt64LE(TX_DROPPED),
   };
 }
 

@@ -145,6 +145,14 @@ describe('stats on the real kernel', function () {
       expect(Number(s.cpu.usageCoreNanoSeconds)).to.be.above(0);
       expect(Number(s.cpu.usageCoreNanoSeconds)).to.be.closeTo(Number(usec * 1000n), 50e6);
       expect(s.memory.usageBytes).to.equal(0n);
+      // PSI is per cgroup on v2, even on the hybrid mount: the files' totals only grow.
+      for (const kind of ['cpu', 'memory', 'io'] as const) {
+        const text = readFileSync(join(dir, `${kind}.pressure`), 'utf8');
+        const total = BigInt(/^some .*total=(\d+)$/m.exec(text)![1]!);
+        const got = s.psi?.[kind]?.some.totalUs;
+        expect(typeof got, kind).to.equal('bigint');
+        expect(got! <= total, kind).to.equal(true);
+      }
       child.kill('SIGKILL');
     });
 

@@ -63,6 +63,8 @@ export class ImageService {
   /** Blobs and layers of installs in progress, which garbage collection must not take. */
   private readonly leases = new Map<symbol, ReadonlySet<string>>();
   private layerUsers: LayerUsers | undefined;
+  /** Bytes of layers downloaded by successful pulls since start (the daemon's metrics). */
+  pulledLayerBytes = 0;
 
   constructor(private readonly d: ImageServiceDeps) {
     // The config normalised these already.
@@ -95,6 +97,7 @@ export class ImageService {
   private async pullOnce(ctx: OpContext, ref: ImageReference, auth?: PullAuth): Promise<ImageView> {
     const started = Date.now();
     const resolved = await this.d.registry.resolve(ctx, ref, auth);
+    const downloaded = new Set<Digest>();
     await this.storeSmallBlobs(resolved);
     const tag = ref.tag !== undefined && ref.digest === undefined ? `${ref.name}:${ref.tag}` : undefined;
     const record = await this.install(
@@ -109,8 +112,14 @@ export class ImageService {
         configBytes: resolved.configBytes,
         layers: resolved.manifest.layers,
       },
-      async (digest) => (await this.d.registry.openBlob(ctx, resolved, digest, auth)).stream,
+      async (digest) => {
+        downloaded.add(digest);
+        return (await this.d.registry.openBlob(ctx, resolved, digest, auth)).stream;
+      },
     );
+    // Counted once the layers are verified and installed, from the manifest's sizes: no counting
+    // stream in the pull's hot path, and a failed pull counts nothing.
+    for (const l of resolved.manifest.layers) if (downloaded.has(l.digest)) this.pulledLayerBytes += l.size;
     ctx.log.info('image pulled', {
       image: ref.toString(),
       id: record.id,

@@ -1,13 +1,27 @@
 // Resource usage between the core and the CRI stats messages.
-import type { ContainerStats, CpuUsage, MemoryUsage, NetworkInterfaceUsage, PodSandboxStats } from '../../generated/runtime/v1/api.js';
-import type { CgroupStats } from '../../core/stats/stats-service.js';
+import type { ContainerStats, CpuUsage, IoUsage, MemoryUsage, NetworkInterfaceUsage, PodSandboxStats, PsiData, PsiStats } from '../../generated/runtime/v1/api.js';
+import type { CgroupStats, Psi, PsiLine } from '../../core/stats/stats-service.js';
 import type { ContainerUsage, PodUsage } from '../../core/stats/stats-service.js';
 
 const u64 = (v: bigint | number | undefined) => (v === undefined ? undefined : { value: BigInt(v) });
 
+/** Kubelet takes the averages as the kernel writes them (percent) and the total in µs. */
+function psiLine(l: PsiLine | undefined): PsiData | undefined {
+  return l ? { Total: l.totalUs, Avg10: l.avg10, Avg60: l.avg60, Avg300: l.avg300 } : undefined;
+}
+
+function psi(p: Psi | undefined): PsiStats | undefined {
+  return p ? { Some: psiLine(p.some), Full: psiLine(p.full) } : undefined;
+}
+
+/** CRI's io usage is pressure only (v2); bytes per device go to the metrics. */
+function io(s: CgroupStats | undefined): IoUsage | undefined {
+  return s?.psi?.io ? { timestamp: s.timestampNs, psi: psi(s.psi.io) } : undefined;
+}
+
 function cpu(s: CgroupStats | undefined, nanoCores: bigint | undefined): CpuUsage | undefined {
   if (!s) return undefined;
-  return { timestamp: s.timestampNs, usageCoreNanoSeconds: u64(s.cpu.usageCoreNanoSeconds), usageNanoCores: u64(nanoCores), psi: undefined };
+  return { timestamp: s.timestampNs, usageCoreNanoSeconds: u64(s.cpu.usageCoreNanoSeconds), usageNanoCores: u64(nanoCores), psi: psi(s.psi?.cpu) };
 }
 
 function memory(s: CgroupStats | undefined): MemoryUsage | undefined {
@@ -21,7 +35,7 @@ function memory(s: CgroupStats | undefined): MemoryUsage | undefined {
     rssBytes: u64(m.rssBytes),
     pageFaults: u64(m.pageFaults),
     majorPageFaults: u64(m.majorPageFaults),
-    psi: undefined,
+    psi: psi(s.psi?.memory),
   };
 }
 
@@ -37,7 +51,7 @@ export function toContainerStats(u: ContainerUsage, mountpoint: string): Contain
     swap: u.cgroup?.memory.swapUsageBytes !== undefined
       ? { timestamp: u.cgroup.timestampNs, swapAvailableBytes: undefined, swapUsageBytes: u64(u.cgroup.memory.swapUsageBytes) }
       : undefined,
-    io: undefined,
+    io: io(u.cgroup),
   };
 }
 
@@ -63,7 +77,7 @@ export function toPodSandboxStats(u: PodUsage, mountpoint: string): PodSandboxSt
         : undefined,
       process: u.cgroup ? { timestamp: u.cgroup.timestampNs, processCount: u64(u.cgroup.pids.current) } : undefined,
       containers: u.containers.map((c) => toContainerStats(c, mountpoint)),
-      io: undefined,
+      io: io(u.cgroup),
     },
     windows: undefined,
   };

@@ -31,6 +31,12 @@ describe('config/schema', function () {
     expect(c.runtimeHandlers.runc?.runtimePath).to.equal('/usr/sbin/runc');
   });
 
+  it('takes the metrics endpoint on an IPv4 or bracketed IPv6 address, off by default', function () {
+    expect(parseConfig({}).metrics).to.deep.equal({ enabled: false, listen: '127.0.0.1:9539' });
+    expect(parseConfig({ metrics: { enabled: true, listen: '[::1]:9100' } }).metrics).to.deep.equal({ enabled: true, listen: '[::1]:9100' });
+    expect(parseConfig({ metrics: { enabled: true } }).metrics.listen).to.equal('127.0.0.1:9539');
+  });
+
   const cases: [string, unknown, string][] = [
     ['an unknown top-level key', { rootdir: '/x' }, 'rootdir: unknown key'],
     ['a wrong log level', { logLevel: 'verbose' }, 'logLevel: must be one of error, warn, info, debug; got "verbose"'],
@@ -40,6 +46,12 @@ describe('config/schema', function () {
     ['a handler with an unknown key', { runtimeHandlers: { runc: { path: '/x' } } }, 'runtimeHandlers.runc.path: unknown key'],
     ['a list at the top level', ['a'], '(top level): must be a mapping'],
     ['root equal to state', { root: '/x', state: '/x' }, 'state: must differ from root'],
+    ['metrics turned on with a word', { metrics: { enabled: 'yes' } }, 'metrics.enabled: must be true or false; got "yes"'],
+    ['a metrics address with a host name', { metrics: { listen: 'localhost:9539' } }, 'metrics.listen: must name an IP address'],
+    ['a metrics address without a port', { metrics: { listen: '127.0.0.1' } }, 'metrics.listen: must be "ip:port"'],
+    ['a metrics port out of range', { metrics: { listen: '127.0.0.1:70000' } }, 'metrics.listen: port must be from 1 to 65535'],
+    ['an IPv6 metrics address without brackets', { metrics: { listen: '::1:9539' } }, 'metrics.listen: must be "ip:port"'],
+    ['an unknown metrics key', { metrics: { port: 1 } }, 'metrics.port: unknown key'],
   ];
   for (const [what, doc, msg] of cases) {
     it(`names the key and value of ${what}`, function () {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { EventEmitter } from 'node:events';
 import { status, type ServiceError } from '@grpc/grpc-js';
-import { invalidArgument } from '../../../src/core/errors.js';
+import { invalidArgument, notFound } from '../../../src/core/errors.js';
 import type { OpContext } from '../../../src/core/context.js';
 import { ReadinessGate, serverStream, unary } from '../../../src/cri/instrument.js';
 import { silentLogger } from '../../../src/log/logger.js';
@@ -124,5 +124,14 @@ describe('cri/instrument', function () {
       (h as unknown as (c: unknown) => void)(bad);
     });
     expect(err.code).to.equal(status.INVALID_ARGUMENT);
+  });
+
+  it('tells the observer of each call: RPC, status code name and seconds', async function () {
+    const seen: [string, string, number][] = [];
+    const deps = { log, gate: ready(), observe: (rpc: string, code: string, s: number) => seen.push([rpc, code, s]) };
+    await invoke(unary(deps, 'Version', async () => ({})), new FakeCall({}));
+    await invoke(unary(deps, 'ContainerStatus', async () => { throw notFound('no such container'); }), new FakeCall({}));
+    expect(seen.map(([rpc, code]) => [rpc, code])).to.deep.equal([['Version', 'OK'], ['ContainerStatus', 'NOT_FOUND']]);
+    for (const [, , s] of seen) expect(s).to.be.within(0, 1);
   });
 });

@@ -22,11 +22,11 @@ function thrown(fn: () => unknown): unknown {
 }
 
 describe('network/net-stats', function () {
-  it('parses /proc/net/dev: bytes and errors per interface, lo and malformed lines left out', function () {
+  it('parses /proc/net/dev: bytes, packets, errors and drops per interface, lo and malformed lines left out', function () {
     expect(parseNetDev(SAMPLE)).to.deep.equal([
-      { name: 'eth0', rxBytes: 478185628n, rxErrors: 3n, txBytes: 1557107n, txErrors: 4n },
+      { name: 'eth0', rxBytes: 478185628n, rxPackets: 19083n, rxErrors: 3n, rxDropped: 0n, txBytes: 1557107n, txPackets: 13587n, txErrors: 4n, txDropped: 0n },
       // No space after the colon and a counter beyond 2^53: still exact.
-      { name: 'veth-long-name', rxBytes: 18446744073709551615n, rxErrors: 2n, txBytes: 1234n, txErrors: 6n },
+      { name: 'veth-long-name', rxBytes: 18446744073709551615n, rxPackets: 1n, rxErrors: 2n, rxDropped: 3n, txBytes: 1234n, txPackets: 5n, txErrors: 6n, txDropped: 7n },
     ]);
     expect(parseNetDev('')).to.deep.equal([]);
   });
@@ -56,8 +56,12 @@ describe('network/net-stats', function () {
     field(3, 2000n); // tx_bytes
     field(4, 5n); // rx_errors
     field(5, 6n); // tx_errors
+    field(6, 7n); // rx_dropped
+    field(7, 8n); // tx_dropped
     const m: NetlinkMessage = { type: 16, flags: 0, seq: 1, pid: 0, payload: Buffer.concat([Buffer.alloc(16), nameAttr, stats]) };
-    expect(parseLinkStats(m)).to.deep.equal({ name: 'eth0', rxBytes: 1000n, rxErrors: 5n, txBytes: 2000n, txErrors: 6n });
+    expect(parseLinkStats(m)).to.deep.equal({
+      name: 'eth0', rxBytes: 1000n, rxPackets: 11n, rxErrors: 5n, rxDropped: 7n, txBytes: 2000n, txPackets: 12n, txErrors: 6n, txDropped: 8n,
+    });
     const noStats: NetlinkMessage = { ...m, payload: Buffer.concat([Buffer.alloc(16), nameAttr]) };
     expect(parseLinkStats(noStats)).to.equal(undefined);
   });

@@ -113,7 +113,7 @@ export class SpdySession extends EventEmitter<SessionEvents> {
   private readonly inflate = new HeaderDecompressor();
   private readonly deflate = new HeaderCompressor();
   private readonly streams = new Map<number, SpdyStream>();
-  private readonly replies = new Map<number, (s: SpdyStream) => void>();
+  private readonly replies = new Map<number, { resolve: (s: SpdyStream) => void; reject: (e: Error) => void }>();
   private work: Promise<void> = Promise.resolve();
   private out: Promise<void> = Promise.resolve();
   private nextId: number;
@@ -130,12 +130,19 @@ export class SpdySession extends EventEmitter<SessionEvents> {
     // Clients open odd streams, servers even ones.
     this.nextId = role === 'client' ? 1 : 2;
     socket.on('data', (chunk: Buffer) => this.onBytes(chunk));
-    socket.on('end', () => this.teardown());
-    socket.on('close', () => this.teardown());
+    // Frames already read are handled first: a peer's last reply and data precede its EOF.
+    const end = () => {
+      this.work = this.work.then(() => this.teardown());
+    };
+    socket.on('end', end);
+    socket.on('close', end);
     socket.on('error', (e: Error) => {
       this.emit('error', e);
-      this.teardown();
+      end();
     });
+    // An upgraded socket may come paused (Node's https server leaves it so): a 'data' listener
+    // alone does not restart the flow then.
+    socket.resume();
   }
 
   get isClosed(): boolean {
@@ -149,7 +156,7 @@ export class SpdySession extends EventEmitter<SessionEvents> {
     const map = new Map(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), [v]] as const));
     const stream = new SpdyStream(this, id, map);
     this.streams.set(id, stream);
-    const replied = new Promise<SpdyStream>((resolve) => this.replies.set(id, resolve));
+    const replied = new Promise<SpdyStream>((resolve, reject) => this.replies.set(id, { resolve, reject }));
     void this.sendFrame(this.deflate.run(encodeHeaderBlock(map)).then((block) => synStreamFrame(id, block, false)));
     return replied;
   }
@@ -313,7 +320,7 @@ export class SpdySession extends EventEmitter<SessionEvents> {
     if (!s || !replied) return this.sendReset(id, RstStatus.INVALID_STREAM);
     this.replies.delete(id);
     if (flags & FLAG_FIN) s.finishRemote();
-    replied(s);
+    replied.resolve(s);
   }
 
   private teardown(): void {
@@ -324,6 +331,8 @@ export class SpdySession extends EventEmitter<SessionEvents> {
       s.destroy();
     }
     this.streams.clear();
+    for (const r of this.replies.values()) r.reject(new Error('the SPDY connection closed before the stream was accepted'));
+    this.replies.clear();
     this.inflate.close();
     this.deflate.close();
     this.emit('close');

@@ -74,7 +74,7 @@ describe('streaming server', function () {
     const up = await spdyUpgrade(s.url({ ...hello, run: async () => ((ran = true), { exitCode: 0 }) }), ['v4.channel.k8s.io']);
     if (!isUpgraded(up)) throw new Error('not upgraded');
     await up.session.openStream({ streamType: 'error' });
-    await new Promise<void>((r) => up.session.once("close", () => r()));
+    await new Promise<void>((r) => up.session.once('close', () => r()));
     expect(ran).to.equal(false);
   });
 

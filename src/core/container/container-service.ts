@@ -22,7 +22,8 @@ import { KeyedMutex } from '../keyed-mutex.js';
 import type { ImageService, LayerUsers } from '../image/image-service.js';
 import type { SandboxService } from '../sandbox/sandbox-service.js';
 import type { NsMode, SandboxRecord } from '../sandbox/types.js';
-import type { ContainerExecutor, ExecResult, ExecSession, ExecSessionRequest } from '../../runtime/executor.js';
+import type { ContainerExecutor } from '../../runtime/executor.js';
+import { ContainerExec } from './container-exec.js';
 import type { ContainerMount, ContainerRecord, ContainerState } from './types.js';
 import { cgroupResources, choice, ensureHostPath, exited, hostDevice, hostDevices, limitToHostCapabilities, readInRootfs } from './container-parts.js';
 import { isSameProcess } from '../../util/proc-stat.js';
@@ -104,7 +105,6 @@ export interface ContainerServiceDeps {
 }
 
 const nowNs = () => BigInt(Date.now()) * 1_000_000n;
-const MAX_EXEC_OUTPUT = 16 * 1024 * 1024;
 /** sun_path holds 108 bytes with the NUL. */
 const MAX_SOCKET_PATH = 107;
 
@@ -116,10 +116,17 @@ export class ContainerService implements LayerUsers {
   private readonly exitWaiters = new Map<string, (() => void)[]>();
   private watcher: { close(): void } | undefined;
   private readonly seccomp = new SeccompCache();
-  /** ExecSync's environment and working dir per container, so an exec reads no file. */
-  private readonly processes = new Map<string, { env: string[]; cwd: string }>();
+  /** ExecSync and streamed exec sessions. */
+  readonly exec: ContainerExec;
 
-  constructor(private readonly d: ContainerServiceDeps) {}
+  constructor(private readonly d: ContainerServiceDeps) {
+    this.exec = new ContainerExec({
+      get: (id) => this.get(id),
+      executorFor: (h) => this.executorFor(h),
+      cgroupProcs: (r) => d.cgroups.dirs(r.cgroupPath).map((p) => join(p, 'cgroup.procs')),
+      exitsDir: d.exitsDir,
+    });
+  }
 
   /** Loads records, watches exits, and settles exits that happened while the daemon was down. */
   async load(ctx: OpContext): Promise<void> {
@@ -269,8 +276,8 @@ export class ContainerService implements LayerUsers {
       });
       if (seccomp && 'oci' in seccomp) spec.linux.seccomp = seccomp.oci;
       await writeFile(join(dir, 'bundle', 'config.json'), JSON.stringify(spec), { mode: 0o600 });
-      this.processes.set(id, { env: spec.process.env, cwd: spec.process.cwd });
-      stack.push(`exec settings of ${id}`, () => void this.processes.delete(id));
+      this.exec.remember(id, spec.process.env, spec.process.cwd);
+      stack.push(`exec settings of ${id}`, () => this.exec.forget(id));
       if (seccomp && 'bpf' in seccomp) await writeFile(join(dir, 'bundle', 'seccomp.bpf'), seccomp.bpf, { mode: 0o600 });
 
       await this.d.cgroups.ensure(c, cgroupPath, cgroupResources(input.cri.resources));
@@ -472,7 +479,7 @@ export class ContainerService implements LayerUsers {
       await rm(join(this.d.attachDir, r.id), { force: true });
       await this.d.records.delete(r.id);
       this.byId.delete(r.id);
-      this.processes.delete(r.id);
+      this.exec.forget(r.id);
       this.names.delete(this.key(r.sandboxId, r.name, r.attempt));
       ctx.log.info('container removed', { container: r.id });
       this.d.events?.publish('deleted', r.id, r.sandboxId);
@@ -484,52 +491,6 @@ export class ContainerService implements LayerUsers {
     for (const r of this.list({ sandboxId })) await this.remove(ctx, r.id);
   }
 
-  /** Checks what an exec needs (a running container, a command) before a streaming URL is handed out. */
-  checkExec(id: string, argv: readonly string[]): ContainerRecord {
-    const r = this.get(id);
-    if (argv.length === 0) throw invalidArgument('cmd is empty');
-    if (r.state !== 'running' || r.pid === undefined) throw failedPrecondition(`container ${r.id} is not running`);
-    return r;
-  }
-
-  async execSync(ctx: OpContext, id: string, argv: readonly string[], timeoutSeconds: number): Promise<ExecResult> {
-    const r = this.checkExec(id, argv);
-    return this.executorFor(r.runtimeHandler).exec(ctx, {
-      ...this.execTarget(r, argv),
-      timeoutMs: timeoutSeconds * 1000,
-      maxOutputBytes: MAX_EXEC_OUTPUT,
-    });
-  }
-
-  /** A streamed exec (CRI Exec): the command runs under a monitor of its own. */
-  async execSession(ctx: OpContext, id: string, argv: readonly string[], opts: { tty: boolean; stdin: boolean; sessionId: string }): Promise<ExecSession> {
-    const r = this.checkExec(id, argv);
-    return this.executorFor(r.runtimeHandler).execSession(ctx, {
-      sessionId: opts.sessionId,
-      exitFile: join(this.d.exitsDir, `.exec-${opts.sessionId}`),
-      target: this.execTarget(r, argv),
-      tty: opts.tty,
-      stdin: opts.stdin,
-    });
-  }
-
-  private execTarget(r: ContainerRecord, argv: readonly string[]): ExecSessionRequest['target'] {
-    if (r.pid === undefined) throw failedPrecondition(`container ${r.id} is not running`);
-    const proc = this.processOf(r);
-    return {
-      id: r.id,
-      pid: r.pid,
-      bundleDir: join(r.dir, 'bundle'),
-      cgroupProcs: this.d.cgroups.dirs(r.cgroupPath).map((p) => join(p, 'cgroup.procs')),
-      cwd: proc.cwd,
-      uid: r.user.uid,
-      gid: r.user.gid,
-      groups: r.user.groups,
-      env: proc.env,
-      argv,
-    };
-  }
-
   /** UpdateContainerResources: the cgroup changes now; a created container starts with them. */
   async updateResources(ctx: OpContext, id: string, resources: CriContainerPart['resources']): Promise<void> {
     const r = this.get(id);
@@ -538,18 +499,6 @@ export class ContainerService implements LayerUsers {
     if (!res) return;
     await this.locks.run(r.id, () => this.d.cgroups.apply(ctx, r.cgroupPath, res));
     ctx.log.info('container resources updated', { container: r.id, resources: res });
-  }
-
-  /** The environment and working dir an exec gets: kept from create, read back once after a restart. */
-  private processOf(r: ContainerRecord): { env: string[]; cwd: string } {
-    let p = this.processes.get(r.id);
-    if (!p) {
-      const spec = this.spec(r.id) as { process?: { env?: string[]; cwd?: string } } | null;
-      if (!spec?.process?.env || !spec.process.cwd) throw failedPrecondition(`container ${r.id}: its bundle cannot be read`);
-      p = { env: spec.process.env, cwd: spec.process.cwd };
-      this.processes.set(r.id, p);
-    }
-    return p;
   }
 
   /** The OCI runtime spec of the container's bundle (verbose ContainerStatus only: a file read). */

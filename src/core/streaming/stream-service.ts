@@ -42,7 +42,7 @@ export class StreamService {
 
   exec(req: StdioRequest & { readonly cmd: readonly string[] }): string {
     checkStdio(req);
-    const r = this.d.containers.checkExec(req.containerId, req.cmd);
+    const r = this.d.containers.exec.check(req.containerId, req.cmd);
     const id = r.id;
     const cmd = [...req.cmd];
     return this.d.server.url({
@@ -85,7 +85,7 @@ export class StreamService {
     const ctx = backgroundContext(log, 60_000);
     let session;
     try {
-      session = await this.d.containers.execSession(ctx, id, cmd, { tty: s.tty, stdin: s.stdin !== undefined || s.tty, sessionId });
+      session = await this.d.containers.exec.session(ctx, id, cmd, { tty: s.tty, stdin: s.stdin !== undefined || s.tty, sessionId });
     } catch (e) {
       log.warn('exec could not start', { error: message(e) });
       return { error: `error executing command in container: ${message(e)}` };

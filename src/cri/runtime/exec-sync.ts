@@ -5,4 +5,4 @@ import { requireId } from '../convert/ids.js';
 
 export const execSync =
   (s: Services): UnaryHandler<ExecSyncRequest, ExecSyncResponse> =>
-  async (ctx, req) => s.containers.execSync(ctx, requireId(req.containerId, 'container_id'), req.cmd, Math.max(0, Number(req.timeout)));
+  async (ctx, req) => s.containers.exec.execSync(ctx, requireId(req.containerId, 'container_id'), req.cmd, Math.max(0, Number(req.timeout)));

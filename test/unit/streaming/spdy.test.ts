@@ -81,10 +81,10 @@ describe('SPDY/3.1', () => {
     const echoed: Buffer[] = [];
     s.on('data', (d: Buffer) => echoed.push(d));
     s.end('abc');
-    await new Promise<void>((r) => s.on("end", () => r()));
+    await new Promise<void>((r) => s.on('end', () => r()));
     expect(got).to.deep.equal(['stdin']);
     expect(Buffer.concat(echoed).toString()).to.equal('ABC');
-    const closed = new Promise<void>((r) => client.once("close", () => r()));
+    const closed = new Promise<void>((r) => client.once('close', () => r()));
     server.close();
     await closed;
   });

@@ -4,9 +4,9 @@
 // OOM detection, and what it costs (RSS, time to the answer).
 import { expect } from 'chai';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync, renameSync, watch, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, readdirSync, readFileSync, readlinkSync, renameSync, watch, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
+import { connect, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -16,6 +16,7 @@ import { readExitFile, reopenLog, reopenLogAndWait, startMonitor, watchExits } f
 import { backgroundContext } from '../../src/core/context.js';
 import { SkiffError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/log/logger.js';
+import { socketPair } from '../../src/sys/socket-calls.js';
 
 const run = promisify(execFile);
 const bin = join(DEFAULT_HELPER_DIR, 'skiff-monitor');
@@ -517,6 +518,41 @@ describe('skiff-monitor', function () {
     // The pty turns \n into \r\n; the record keeps the \r.
     expect(recs.map((r) => r.text)).to.deep.equal(['tty\r', recs[1]!.text]);
     expect(recs[1]!.text).to.match(/^\/dev\/pts\/\d+\r$/);
+  });
+
+  it('takes an --attach-fd client from the first byte and holds the output for it instead of dropping it', async function () {
+    const id = fresh();
+    const [ours, theirs] = socketPair();
+    const helpers = new HelperRunner();
+    // 1 MiB between two marker lines: far more than an ordinary client may fall behind (64 KiB).
+    const script = 'echo first; head -c 1048576 /dev/zero; echo; echo last';
+    const s = await startMonitor(backgroundContext(silentLogger()), helpers, {
+      id,
+      exitFile: exitFile(id),
+      logPath: '/dev/null',
+      attachFd: theirs,
+      executor: ['/bin/sh', '-c', script],
+    });
+    closeSync(theirs);
+    started.push(s);
+    // Nobody reads for a while: the process must wait, not lose output.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(existsSync(exitFile(id)), 'the process is held back').to.equal(false);
+    const client = new Socket({ fd: ours, readable: true, writable: true });
+    const parts: Buffer[] = [];
+    client.on('data', (b: Buffer) => parts.push(b));
+    await new Promise((r) => client.on('close', r));
+    const got = Buffer.concat(parts);
+    let stdout = Buffer.alloc(0);
+    for (let off = 0; off < got.length; ) {
+      const len = got.readUInt32BE(off + 1);
+      if (got[off] === 1) stdout = Buffer.concat([stdout, got.subarray(off + 5, off + 5 + len)]);
+      off += 5 + len;
+    }
+    expect(stdout.length).to.equal(6 + (1 << 20) + 1 + 5);
+    expect(stdout.subarray(0, 6).toString()).to.equal('first\n');
+    expect(stdout.subarray(stdout.length - 5).toString()).to.equal('last\n');
+    expect(await exitOf(id)).to.include({ exitCode: 0 });
   });
 
   it('serves attach: output frames from the moment a client connects, stdin frames, stdin close', async function () {

@@ -4,12 +4,14 @@ import { benchPull } from './pull.js';
 import { benchSandbox } from './sandbox.js';
 import { benchContainer } from './container.js';
 import { benchMetrics } from './metrics.js';
+import { benchStreaming } from './streaming.js';
 
 const benches: Record<string, () => Promise<void>> = {
   pull: () => benchPull(),
   sandbox: () => benchSandbox(),
   container: () => benchContainer(),
   metrics: () => benchMetrics(),
+  streaming: () => benchStreaming(),
 };
 
 const wanted = process.argv.slice(2);

@@ -3,10 +3,8 @@
 // throughput. Medians. The peer for a ratio is ExecSync (no containerd here).
 import { randomBytes } from 'node:crypto';
 import { ContainerConfig, PodSandboxConfig } from '../src/generated/runtime/v1/api.js';
-import { call, TestDaemon } from '../test/support/daemon.js';
-import { imageSpec } from '../test/support/grpc.js';
-import { startRegistry } from '../test/support/registry.js';
-import { pushStandardImages } from '../test/support/standard-images.js';
+import { call } from '../test/support/daemon.js';
+import { startBusyboxDaemon } from '../test/support/busybox-daemon.js';
 import { collect, isUpgraded, spdyCommand, spdyUpgrade } from '../test/support/spdy-client.js';
 import { median, report } from './stats.js';
 
@@ -14,13 +12,9 @@ const ms = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e6;
 
 export async function benchStreaming(opts: { runs?: number } = {}): Promise<void> {
   const n = opts.runs ?? 30;
-  const reg = await startRegistry();
-  const d = await TestDaemon.create(`registry:\n  insecure: ["${reg.host}"]\nlogLevel: warn\n`);
+  const bd = await startBusyboxDaemon('logLevel: warn\n');
+  const { d, image } = bd;
   try {
-    await pushStandardImages(reg.url);
-    await d.start();
-    const image = `${reg.host}/skiff-test/busybox-root:1.0`;
-    await call(d.images, 'pullImage', { image: imageSpec(image) }, 60_000);
     const podConfig = PodSandboxConfig.fromPartial({ metadata: { name: 'bench', namespace: 'bench', uid: 'bench-stream', attempt: 0 } });
     const { podSandboxId } = await call<object, { podSandboxId: string }>(d.runtime, 'runPodSandbox', { config: podConfig, runtimeHandler: '' });
     const start = async (name: string, command: string[]) => {
@@ -76,8 +70,6 @@ export async function benchStreaming(opts: { runs?: number } = {}): Promise<void
     await call(d.runtime, 'stopPodSandbox', { podSandboxId });
     await call(d.runtime, 'removePodSandbox', { podSandboxId });
   } finally {
-    await d.stop();
-    await d.cleanup();
-    await reg.stop();
+    await bd.close();
   }
 }

@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { hasErrno, SkiffError, toSkiffError } from '../core/errors.js';
+import { writeDrained } from '../util/write-drained.js';
 
 const HDR = 5;
 /** The monitor takes stdin frames of at most 32 KiB. */
@@ -96,18 +97,7 @@ export class AttachConnection extends EventEmitter<AttachEvents> {
     const head = Buffer.alloc(HDR);
     head[0] = kind;
     head.writeUInt32BE(payload.length, 1);
-    return new Promise((resolve) => {
-      if (this.socket.write(Buffer.concat([head, payload]))) resolve();
-      else {
-        const done = () => {
-          this.socket.off('drain', done);
-          this.socket.off('close', done);
-          resolve();
-        };
-        this.socket.on('drain', done);
-        this.socket.on('close', done);
-      }
-    });
+    return writeDrained(this.socket, Buffer.concat([head, payload]));
   }
 
   private onBytes(chunk: Buffer): void {

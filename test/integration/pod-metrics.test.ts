@@ -24,15 +24,13 @@ import { detectCgroupMode } from '../../src/cgroups/detect.js';
 import { parseFlatKeyed } from '../../src/cgroups/stats.js';
 import { devName } from '../../src/storage/fs-capacity.js';
 import { call, TestDaemon } from '../support/daemon.js';
-import { imageSpec } from '../support/grpc.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
-import { pushStandardImages } from '../support/standard-images.js';
+import { startBusyboxDaemon, type BusyboxDaemon } from '../support/busybox-daemon.js';
 
 const MiB = 1 << 20;
 
 describe('pod network stats and metrics over the CRI socket', function () {
   this.timeout(60_000);
-  let reg: TestRegistry;
+  let bd: BusyboxDaemon | undefined;
   let d: TestDaemon;
   let image: string;
   const pods: string[] = [];
@@ -83,20 +81,15 @@ describe('pod network stats and metrics over the CRI socket', function () {
   const value = (m: Metric | undefined) => (m?.value ? Number(m.value.value) : undefined);
 
   before(async function () {
-    reg = await startRegistry();
-    await pushStandardImages(reg.url);
-    d = await TestDaemon.create(`registry:\n  insecure: ["${reg.host}"]\n`);
-    await d.start();
-    image = `${reg.host}/skiff-test/busybox-root:1.0`;
-    await call(d.images, 'pullImage', { image: imageSpec(image) }, 30_000);
+    bd = await startBusyboxDaemon();
+    ({ d, image } = bd);
   });
   after(async function () {
     for (const id of pods) {
       await call(d.runtime, 'stopPodSandbox', { podSandboxId: id }).catch(() => {});
       await call(d.runtime, 'removePodSandbox', { podSandboxId: id }).catch(() => {});
     }
-    await d?.cleanup();
-    await reg?.stop();
+    await bd?.close();
   });
 
   it('counts 1 MiB sent from one pod to another as tx on the sender and rx on the receiver', async function () {

@@ -10,9 +10,8 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import WebSocket from 'ws';
 import { ContainerConfig, PodSandboxConfig, type DeepPartial } from '../../src/generated/runtime/v1/api.js';
 import { call, TestDaemon } from '../support/daemon.js';
-import { expectCode, imageSpec } from '../support/grpc.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
-import { pushStandardImages } from '../support/standard-images.js';
+import { expectCode } from '../support/grpc.js';
+import { startBusyboxDaemon, type BusyboxDaemon } from '../support/busybox-daemon.js';
 import { collect, isUpgraded, spdyCommand, spdyUpgrade } from '../support/spdy-client.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -33,7 +32,7 @@ function processesWith(needle: string): number[] {
 
 describe('streaming: exec, attach and port-forward', function () {
   this.timeout(60_000);
-  let reg: TestRegistry;
+  let bd: BusyboxDaemon | undefined;
   let d: TestDaemon;
   let logDir: string;
   let podId: string;
@@ -62,12 +61,8 @@ describe('streaming: exec, attach and port-forward', function () {
     ).url;
 
   before(async function () {
-    reg = await startRegistry();
-    await pushStandardImages(reg.url);
-    d = await TestDaemon.create(`registry:\n  insecure: ["${reg.host}"]\n`);
-    await d.start();
-    image = `${reg.host}/skiff-test/busybox-root:1.0`;
-    await call(d.images, 'pullImage', { image: imageSpec(image) }, 30_000);
+    bd = await startBusyboxDaemon();
+    ({ d, image } = bd);
     logDir = mkdtempSync(join(tmpdir(), 'skiff-logs-'));
     podConfig = PodSandboxConfig.fromPartial({
       metadata: { name: 'stream-pod', namespace: 'default', uid: `uid-stream-${process.pid}`, attempt: 0 },
@@ -78,8 +73,7 @@ describe('streaming: exec, attach and port-forward', function () {
     box = await create({ command: ['/bin/sleep', '3600'] });
   });
   after(async function () {
-    await d?.cleanup();
-    await reg?.stop();
+    await bd?.close();
     if (logDir) rmSync(logDir, { recursive: true, force: true });
   });
 

@@ -29,6 +29,7 @@ import {
   type Frame,
 } from './frames.js';
 import { HeaderCompressor, HeaderDecompressor } from './header-zlib.js';
+import { writeDrained } from '../../util/write-drained.js';
 
 /** Data frames are cut at this size so one stream cannot hold the connection for long. */
 const DATA_CHUNK = 32 * 1024;
@@ -209,17 +210,7 @@ export class SpdySession extends EventEmitter<SessionEvents> {
     const step = this.out.then(async () => {
       const bytes = await frame;
       if (this.closed || this.socket.destroyed) throw new Error('the SPDY connection is closed');
-      if (!this.socket.write(bytes)) {
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            this.socket.off('drain', done);
-            this.socket.off('close', done);
-            resolve();
-          };
-          this.socket.on('drain', done);
-          this.socket.on('close', done);
-        });
-      }
+      await writeDrained(this.socket, bytes);
     });
     this.out = step.catch(() => {});
     return step;

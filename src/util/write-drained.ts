@@ -1,0 +1,16 @@
+// Writes to a stream and resolves once it has taken the bytes: at once, or at its next 'drain'
+// (or its close, after which nothing more can be taken anyway). The writer's backpressure.
+import type { Writable } from 'node:stream';
+
+export function writeDrained(w: Writable, bytes: Buffer): Promise<void> {
+  if (w.write(bytes)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      w.off('drain', done);
+      w.off('close', done);
+      resolve();
+    };
+    w.on('drain', done);
+    w.on('close', done);
+  });
+}

@@ -2,6 +2,7 @@
 // backpressure, stopping when the parser is destroyed, and turning an abort into `abortError`.
 import type { Readable } from 'node:stream';
 import type * as tar from 'tar-stream';
+import { writeDrained } from '../util/write-drained.js';
 
 /** Records the source's own error in `state` so the caller can tell it from a parse error. */
 export async function feedTar(
@@ -17,7 +18,7 @@ export async function feedTar(
     if (signal.aborted) throw abortError(signal);
     for await (const chunk of src) {
       if (extract.destroyed) return;
-      if (!extract.write(chunk as Buffer)) await drained(extract);
+      await writeDrained(extract, chunk as Buffer);
     }
     if (!extract.destroyed) extract.end(null);
   } catch (e) {
@@ -27,16 +28,4 @@ export async function feedTar(
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
-}
-
-function drained(w: tar.Extract): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      w.off('drain', done);
-      w.off('close', done);
-      resolve();
-    };
-    w.on('drain', done);
-    w.on('close', done);
-  });
 }

@@ -1,8 +1,14 @@
 // Writes to a stream and resolves once it has taken the bytes: at once, or at its next 'drain'
 // (or its close, after which nothing more can be taken anyway). The writer's backpressure.
-import type { Writable } from 'node:stream';
 
-export function writeDrained(w: Writable, bytes: Buffer): Promise<void> {
+/** Node's Writable and streamx's (tar-stream) alike. */
+export interface DrainingWritable {
+  write(bytes: Buffer): boolean;
+  on(event: 'drain' | 'close', listener: () => void): unknown;
+  off(event: 'drain' | 'close', listener: () => void): unknown;
+}
+
+export function writeDrained(w: DrainingWritable, bytes: Buffer): Promise<void> {
   if (w.write(bytes)) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {

@@ -249,6 +249,57 @@ describe('streaming: exec, attach and port-forward', function () {
     });
   });
 
+  describe('attach: stdin_once and tty', () => {
+    const attachUrl = async (containerId: string, o: { stdin: boolean; tty: boolean }) =>
+      (await call<object, { url: string }>(d.runtime, 'attach', { containerId, stdin: o.stdin, stdout: true, stderr: !o.tty, tty: o.tty })).url;
+    const state = async (id: string) => (await call<object, { status: { state: number; exitCode: number } }>(d.runtime, 'containerStatus', { containerId: id })).status;
+
+    it('closes the container\'s stdin when an attached client ends its stdin, for stdin_once', async () => {
+      const id = await create({ command: ['/bin/sh', '-c', 'cat; echo stdin-closed'], stdin: true, stdinOnce: true });
+      const r = await spdyCommand(await attachUrl(id, { stdin: true, tty: false }), { stdin: 'once\n', stderr: true });
+      expect(r.stdout.toString()).to.equal('once\nstdin-closed\n');
+      expect(JSON.parse(r.error).status).to.equal('Success');
+      for (let i = 0; i < 100 && (await state(id)).state !== 2; i++) await sleep(20);
+      expect(await state(id)).to.include({ state: 2, exitCode: 0 });
+    });
+
+    it('leaves the container\'s stdin open when a client ends its stdin without stdin_once', async () => {
+      const id = await create({ command: ['/bin/cat'], stdin: true });
+      const up = await spdyUpgrade(await attachUrl(id, { stdin: true, tty: false }), ['v4.channel.k8s.io']);
+      if (!isUpgraded(up)) throw new Error('attach refused');
+      await up.session.openStream({ streamType: 'error' });
+      const si = await up.session.openStream({ streamType: 'stdin' });
+      const so = await up.session.openStream({ streamType: 'stdout' });
+      await up.session.openStream({ streamType: 'stderr' });
+      let text = '';
+      so.on('data', (b: Buffer) => (text += b.toString()));
+      si.end('kept\n');
+      for (let i = 0; i < 100 && !text.includes('kept'); i++) await sleep(20);
+      await sleep(200);
+      expect(text).to.equal('kept\n');
+      expect((await state(id)).state).to.equal(1);
+      up.socket.destroy();
+    });
+
+    it('attaches to a tty container: the window size reaches its terminal', async () => {
+      const id = await create({ command: ['/bin/sh', '-c', 'read x; stty size; read y'], stdin: true, tty: true });
+      const up = await spdyUpgrade(await attachUrl(id, { stdin: true, tty: true }), ['v4.channel.k8s.io']);
+      if (!isUpgraded(up)) throw new Error('attach refused');
+      await up.session.openStream({ streamType: 'error' });
+      const si = await up.session.openStream({ streamType: 'stdin' });
+      const so = await up.session.openStream({ streamType: 'stdout' });
+      const rs = await up.session.openStream({ streamType: 'resize' });
+      let text = '';
+      so.on('data', (b: Buffer) => (text += b.toString()));
+      rs.write(JSON.stringify({ Width: 91, Height: 33 }));
+      await sleep(100);
+      si.write('go\n');
+      for (let i = 0; i < 100 && !text.includes('33 91'); i++) await sleep(20);
+      expect(text).to.contain('33 91\r\n');
+      up.socket.destroy();
+    });
+  });
+
   describe('port-forward', () => {
     let pfPod: string;
     before(async () => {

@@ -30,7 +30,11 @@ static struct client clients[ATTACH_CLIENTS];
 /* The client the daemon handed over with --attach-fd (an exec session's relay), or -1. It is never
  * dropped for falling behind: the container's output waits for it instead (attach_primary_room). */
 static int primary = -1;
+/* The adopted client hung up or failed: nobody will read the process's output any more. */
+static bool primary_lost;
 static bool clients_ready;
+/* At the exit, how long the last output waits for a client that does not read it. */
+#define EXIT_WAIT_MS 10000
 
 static void init_clients(void)
 {
@@ -79,15 +83,24 @@ long attach_listen(const char *path)
 	return 0;
 }
 
+static bool is_primary(const struct client *c)
+{
+	return primary >= 0 && c == &clients[primary];
+}
+
 static void drop(struct client *c)
 {
+	if (is_primary(c)) {
+		primary = -1;
+		primary_lost = true;
+	}
 	rt_close(c->fd);
 	c->fd = -1;
 }
 
-static bool is_primary(const struct client *c)
+bool attach_primary_lost(void)
 {
-	return primary >= 0 && c == &clients[primary];
+	return primary_lost;
 }
 
 bool attach_output_room(void)
@@ -116,14 +129,15 @@ static void flush_out(struct client *c)
 	c->out_len -= done;
 }
 
-/* Only while the exit drains the last output: the primary client is waited for, not dropped. */
+/* Only while the exit drains the last output: the primary client is waited for, not dropped, but
+ * not forever (a client that stopped reading must not keep the exit file from being written). */
 static void wait_room(struct client *c, size_t need)
 {
 	while (c->fd >= 0 && OUT_CAP - c->out_len < need) {
 		struct pollfd p = { .fd = c->fd, .events = POLLOUT };
-		long r = sys_ppoll(&p, 1);
+		long r = sys_ppoll_ms(&p, 1, EXIT_WAIT_MS);
 
-		if (r < 0 && r != -EINTR) {
+		if ((r < 0 && r != -EINTR) || r == 0) {
 			drop(c);
 			return;
 		}

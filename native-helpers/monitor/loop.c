@@ -72,6 +72,19 @@ static void handle_signals(struct watch *w)
 	}
 }
 
+/* An exec session's client (--attach-fd) is gone: like containerd for a cancelled exec, the
+ * command is killed, with its process group (the executor leads one: spawn.c calls setsid). */
+static void kill_orphaned_session(const struct watch *w)
+{
+	static bool done;
+
+	if (done || w->exited || !attach_primary_lost())
+		return;
+	done = true;
+	(void)rt_kill(-w->pid, SIG_KILL);
+	(void)rt_kill(w->pid, SIG_KILL);
+}
+
 int loop_run(struct watch *w)
 {
 	/* The container may have exited before the signalfd was read the first time. */
@@ -100,6 +113,7 @@ int loop_run(struct watch *w)
 			else
 				attach_handle(p.tag[i], ev);
 		}
+		kill_orphaned_session(w);
 	}
 	return 0;
 }

@@ -137,6 +137,8 @@ long attach_listen(const char *path);
 long attach_adopt(int fd);
 /* Whether one more read of output fits the adopted client's buffer (always true without one). */
 bool attach_output_room(void);
+/* The adopted client went away: the process it was started for has nobody to talk to. */
+bool attach_primary_lost(void);
 void attach_poll_add(struct pollset *p);
 void attach_handle(int tag, short revents);
 void attach_broadcast(enum stream s, const char *data, size_t n);

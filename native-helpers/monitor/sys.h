@@ -68,6 +68,13 @@ static inline long sys_signalfd(const uint64_t *mask, int flags)
 }
 /* An infinite wait: the monitor never polls on a timer. */
 static inline long sys_ppoll(struct pollfd *fds, unsigned n) { return RT_SYS(__NR_ppoll, fds, n, 0, 0, 0); }
+/* A bounded wait, only for the last output at the exit. */
+static inline long sys_ppoll_ms(struct pollfd *fds, unsigned n, long ms)
+{
+	struct __kernel_timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+
+	return RT_SYS(__NR_ppoll, fds, n, &ts, 0, 0);
+}
 static inline long sys_socket(int domain, int type) { return RT_SYS(__NR_socket, domain, type, 0, 0, 0); }
 static inline long sys_bind(int fd, const void *addr, unsigned len) { return RT_SYS(__NR_bind, fd, addr, len, 0, 0); }
 static inline long sys_listen(int fd, int backlog) { return RT_SYS(__NR_listen, fd, backlog, 0, 0, 0); }

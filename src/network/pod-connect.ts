@@ -6,15 +6,24 @@ import { SkiffError, hasErrno, toSkiffError } from '../core/errors.js';
 import { tcpSocket } from '../sys/socket-calls.js';
 import { withNetns } from './netlink/with-netns.js';
 
+/** containerd's limit: a pod that drops SYNs on loopback must not hold the stream for minutes. */
+const CONNECT_TIMEOUT_MS = 5000;
+
 function connectFd(fd: number, host: string, port: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     // Half-open: the pod's FIN must not end what the client still sends.
     const s = new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new SkiffError('DeadlineExceeded', `connecting to ${host}:${port} in the pod: no answer in ${CONNECT_TIMEOUT_MS / 1000} s`));
+    }, CONNECT_TIMEOUT_MS);
     s.once('error', (e) => {
+      clearTimeout(timer);
       s.destroy();
       reject(e);
     });
     s.connect({ port, host }, () => {
+      clearTimeout(timer);
       s.removeAllListeners('error');
       resolve(s);
     });
@@ -42,6 +51,7 @@ export async function connectInPod(netnsPath: string | undefined, port: number):
       first ??= e;
     }
   }
+  if (first instanceof SkiffError) throw first;
   if (hasErrno(first, 'ECONNREFUSED')) throw new SkiffError('Unavailable', `nothing listens on localhost:${port} in the pod`);
   throw toSkiffError(first, `connecting to localhost:${port} in the pod`);
 }

@@ -53,8 +53,15 @@ export abstract class MonitoredExecutor implements ContainerExecutor {
       closeSync(theirs);
     }
     const io = AttachConnection.fromFd(ours);
-    let done = false;
-    const ended = new Promise<void>((resolve) => (io.isEnded ? resolve() : io.once('end', resolve)));
+    // Once the monitor let go of us the process has exited: its pid may be reused, never killed.
+    let done = io.isEnded;
+    const ended = new Promise<void>((resolve) => {
+      if (io.isEnded) return resolve();
+      io.once('end', () => {
+        done = true;
+        resolve();
+      });
+    });
     return {
       io,
       wait: async (): Promise<ExitStatus> => {
@@ -67,12 +74,15 @@ export abstract class MonitoredExecutor implements ContainerExecutor {
       },
       kill: () => {
         if (done) return;
-        try {
-          // The executor's process: skiff-init's waiting parent takes its child along (parent-death
-          // signal); runc exec forwards nothing, so its process group goes too.
-          process.kill(started.pid, 'SIGKILL');
-        } catch {
-          // Already gone.
+        // The executor leads a process group of its own (the monitor starts it in a new
+        // session): skiff-init's waiting parent, runc exec and what stayed in their group go
+        // together; skiff-init's child also dies with its parent (parent-death signal).
+        for (const target of [-started.pid, started.pid]) {
+          try {
+            process.kill(target, 'SIGKILL');
+          } catch {
+            // Already gone.
+          }
         }
       },
     };

@@ -76,6 +76,10 @@ export class StreamingServer {
       throw toSkiffError(e, 'streaming server TLS files');
     }
     server.on('request', (req, res) => this.onPlainRequest(req, res));
+    // After the listen, errors (EMFILE on accept…) are logged; the server goes on.
+    server.on('error', (e) => {
+      if (this.server) o.log.warn('streaming server error', { error: e.message });
+    });
     server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.onUpgrade(req, socket, head));
     server.on('connection', (s: Socket) => {
       this.sockets.add(s);
@@ -173,6 +177,11 @@ export class StreamingServer {
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       l.debug('WebSocket session', { protocol: protocol || '(none)' });
+      // ws clears the socket's timeout when it takes the socket: set it again.
+      socket.setTimeout(this.opts.idleTimeoutMs, () => {
+        l.info('streaming connection idle too long; closed');
+        ws.terminate();
+      });
       ws.on('error', (e) => l.debug('WebSocket error', { error: e.message }));
       serveWebSocketCommand(ws, protocol, sr.streams, sr.run).catch((e: unknown) => l.error('streaming session failed', { error: String(e) }));
     });

@@ -160,6 +160,29 @@ describe('streaming: exec, attach and port-forward', function () {
     });
   });
 
+  describe('exec: a client that leaves while its output is held back', () => {
+    it('ends the command and its session monitor, and the daemon stops waiting for it', async () => {
+      const marker = `skiff-marker-${process.pid}`;
+      const monitorsBefore = processesWith('skiff-monitor').length;
+      const url = await execUrl(box, ['/bin/yes', marker]);
+      const up = await spdyUpgrade(url, ['v4.channel.k8s.io']);
+      if (!isUpgraded(up)) throw new Error('no upgrade');
+      await up.session.openStream({ streamType: 'error' });
+      // Nobody reads stdout: the output backs up to the command, which must then wait.
+      await up.session.openStream({ streamType: 'stdout' });
+      for (let i = 0; i < 100 && processesWith(marker).length === 0; i++) await sleep(20);
+      expect(processesWith(marker)).to.have.length.greaterThan(0);
+      await sleep(300);
+      up.socket.destroy();
+      for (let i = 0; i < 150 && (processesWith(marker).length > 0 || processesWith('skiff-monitor').length > monitorsBefore); i++) await sleep(20);
+      expect(processesWith(marker)).to.deep.equal([]);
+      expect(processesWith('skiff-monitor').length).to.equal(monitorsBefore);
+      // The daemon still serves execs (nothing of it waits on the dead session).
+      const r = await spdyCommand(await execUrl(box, ['/bin/echo', 'still here']), {});
+      expect(r.stdout.toString()).to.equal('still here\n');
+    });
+  });
+
   describe('exec requests the RPC refuses', () => {
     it('refuses no stdio at all, and tty with stderr, as InvalidArgument', async () => {
       await expectCode(execUrl(box, ['true'], { stdout: false }), grpcStatus.INVALID_ARGUMENT);
@@ -337,6 +360,40 @@ describe('streaming: exec, attach and port-forward', function () {
       expect(sha(ra!.data)).to.equal(sha(a));
       expect(sha(rb!.data)).to.equal(sha(b));
       expect(ra!.error).to.equal('');
+    });
+
+    it('ends the error stream when the client resets its data stream, though the pod keeps the connection', async () => {
+      await create({ command: ['/bin/nc', '-ll', '-p', '8082', '-e', '/bin/sleep', '30'] });
+      await sleep(300);
+      const url = (await call<object, { url: string }>(d.runtime, 'portForward', { podSandboxId: pfPod, port: [8082] })).url;
+      const up = await spdyUpgrade(url, ['portforward.k8s.io']);
+      if (!isUpgraded(up)) throw new Error('refused');
+      const error = await up.session.openStream({ port: '8082', requestID: '0', streamType: 'error' });
+      const data = await up.session.openStream({ port: '8082', requestID: '0', streamType: 'data' });
+      const errorEnded = collect(error);
+      data.write('x');
+      await sleep(200);
+      // What kubectl does once either direction of a forwarded connection is done.
+      data.reset();
+      const t0 = Date.now();
+      expect((await errorEnded).toString()).to.equal('');
+      expect(Date.now() - t0).to.be.below(3000);
+      up.session.close();
+    });
+
+    it('gives the client EOF when the pod closes the connection first', async () => {
+      await create({ command: ['/bin/nc', '-ll', '-p', '8083', '-e', '/bin/echo', 'from-the-pod'] });
+      await sleep(300);
+      const url = (await call<object, { url: string }>(d.runtime, 'portForward', { podSandboxId: pfPod, port: [8083] })).url;
+      const up = await spdyUpgrade(url, ['portforward.k8s.io']);
+      if (!isUpgraded(up)) throw new Error('refused');
+      const error = await up.session.openStream({ port: '8083', requestID: '0', streamType: 'error' });
+      const data = await up.session.openStream({ port: '8083', requestID: '0', streamType: 'data' });
+      // The client never ends its side: the pod's close alone must end the stream.
+      const [got, err] = await Promise.all([collect(data), collect(error)]);
+      expect(got.toString()).to.equal('from-the-pod\n');
+      expect(err.toString()).to.equal('');
+      up.session.close();
     });
 
     it('reports a port nothing listens on through the error stream', async () => {

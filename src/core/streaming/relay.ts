@@ -12,12 +12,25 @@ export interface RelayOptions {
 }
 
 export function relay(io: AttachConnection, s: CommandStreams, opts: RelayOptions): void {
+  // Output waits while a client stream is full; a stream that closes instead of draining (the
+  // client left) must not keep it waiting: its output is dropped from then on.
+  const waiting = new Set<Writable>();
+  const release = (w: Writable) => {
+    if (waiting.delete(w) && waiting.size === 0) io.resume();
+  };
+  for (const w of [s.stdout, s.stderr]) w?.on('close', () => release(w));
+  s.gone.addEventListener('abort', () => {
+    waiting.clear();
+    io.resume();
+  }, { once: true });
+
   const out = (w: Writable | undefined) => (chunk: Buffer) => {
     // Output nobody asked for is dropped, as kubelet's server would have no stream for it.
-    if (!w || w.destroyed) return;
-    if (!w.write(chunk)) {
+    if (!w || w.destroyed || w.writableEnded || s.gone.aborted) return;
+    if (!w.write(chunk) && !waiting.has(w)) {
+      waiting.add(w);
       io.pause();
-      w.once('drain', () => io.resume());
+      w.once('drain', () => release(w));
     }
   };
   io.on('stdout', out(s.stdout));

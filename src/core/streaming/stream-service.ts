@@ -1,6 +1,7 @@
 // Exec, Attach and PortForward: each RPC checks its request, binds the work to a one-shot URL of
 // the streaming server, and the work runs when the client connects there (kubelet's model).
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../log/logger.js';
 import { connectInPod } from '../../network/pod-connect.js';
@@ -92,8 +93,11 @@ export class StreamService {
     }
     log.info('exec started', { cmd });
     relay(session.io, s, { stdin: true, closeStdinAtEnd: true });
+    // The monitor kills the command too when our end of its socket closes; this is quicker.
     const onGone = () => session.kill();
     s.gone.addEventListener('abort', onGone, { once: true });
+    // The client may have left while the command was starting.
+    if (s.gone.aborted) onGone();
     try {
       const status = await session.wait();
       log.info('exec ended', { exitCode: status.exitCode });
@@ -120,12 +124,15 @@ export class StreamService {
     log.info('attached');
     relay(io, s, { stdin: r.stdin, closeStdinAtEnd: r.stdinOnce === true });
     await new Promise<void>((resolve) => {
-      if (io.isEnded) return resolve();
-      io.once('end', resolve);
-      s.gone.addEventListener('abort', () => {
+      const leave = () => {
         io.close();
         resolve();
-      }, { once: true });
+      };
+      if (io.isEnded) return resolve();
+      io.once('end', resolve);
+      // Checked after the connect: the client may have left meanwhile (it holds a monitor slot).
+      if (s.gone.aborted) return leave();
+      s.gone.addEventListener('abort', leave, { once: true });
     });
     log.info('detached');
     return { exitCode: 0 };
@@ -135,22 +142,43 @@ export class StreamService {
     const pod = this.d.sandboxes.get(podId);
     const sock = await connectInPod(pod.ns.net, port);
     this.d.log.debug('port-forward connection', { pod: podId, port });
-    await new Promise<void>((resolve) => {
-      let open = 2;
-      const half = () => {
-        if (--open === 0) finish();
-      };
-      const finish = () => {
-        gone.removeEventListener('abort', finish);
-        sock.destroy();
-        resolve();
-      };
-      gone.addEventListener('abort', finish, { once: true });
-      // Each direction ends with a half-close, so a request/response protocol sees its EOF.
-      stream.pipe(sock).on('finish', half);
-      sock.pipe(stream).on('finish', half);
-      sock.on('error', finish);
-      sock.on('close', () => (open > 0 ? finish() : undefined));
-    });
+    await joinConnection(stream, sock, gone);
   }
+}
+
+/** As containerd does: once one direction is done, the other gets this long to finish. */
+const HALF_CLOSE_GRACE_MS = 1000;
+
+/**
+ * Copies both ways with half-closes (a request/response protocol sees its EOF), and ends when both
+ * directions are done, when either side resets, or when the client's connection goes. The client
+ * always learns the end: its data stream gets FIN (or is already gone).
+ */
+function joinConnection(stream: Duplex, sock: Socket, gone: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let finished = false;
+    let grace: NodeJS.Timeout | undefined;
+    let done = 0;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(grace);
+      gone.removeEventListener('abort', finish);
+      sock.unpipe(stream);
+      sock.destroy();
+      if (!stream.destroyed && !stream.writableEnded) stream.end();
+      resolve();
+    };
+    const directionDone = () => {
+      if (++done === 2) finish();
+      else grace ??= setTimeout(finish, HALF_CLOSE_GRACE_MS);
+    };
+    gone.addEventListener('abort', finish, { once: true });
+    stream.pipe(sock).on('finish', directionDone);
+    sock.pipe(stream).on('finish', directionDone);
+    // A reset data stream (kubectl resets it once either direction ends), a reset pod socket.
+    stream.on('close', finish);
+    sock.on('error', finish);
+    sock.on('close', finish);
+  });
 }

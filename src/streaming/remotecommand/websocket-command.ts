@@ -64,7 +64,13 @@ export async function serveWebSocketCommand(ws: WebSocket, protocol: string, o: 
     } else {
       data = data.subarray(1);
     }
-    if (channel === STDIN && stdin && !stdin.writableEnded) stdin.write(data);
+    if (channel === STDIN && stdin && !stdin.writableEnded) {
+      // The process is slower than the client: stop reading the socket until it catches up.
+      if (!stdin.write(data)) {
+        ws.pause();
+        stdin.once('drain', () => ws.resume());
+      }
+    }
     else if (channel === RESIZE && o.tty) for (const size of resizeParser.push(data)) resizes.emit(size);
     else if (channel === CLOSE && flavour.closeChannel && data[0] === STDIN) stdin?.end();
   });

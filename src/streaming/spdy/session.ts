@@ -67,7 +67,7 @@ export class SpdyStream extends Duplex {
   }
 
   override _read(): void {
-    this.session.resumeReading();
+    this.session.resumeReading(this.id);
   }
 
   /** Ends the stream abruptly both ways (RST_STREAM CANCEL). */
@@ -90,7 +90,7 @@ export class SpdyStream extends Duplex {
         this.session.sendWindowUpdate(this.id, this.consumed);
         this.consumed = 0;
       }
-      if (!this.push(data)) this.session.pauseReading();
+      if (!this.push(data)) this.session.pauseReading(this.id);
     }
     if (fin) this.finishRemote();
   }
@@ -114,6 +114,7 @@ export class SpdySession extends EventEmitter<SessionEvents> {
   private readonly inflate = new HeaderDecompressor();
   private readonly deflate = new HeaderCompressor();
   private readonly streams = new Map<number, SpdyStream>();
+  private readonly behind = new Set<number>();
   private readonly replies = new Map<number, { resolve: (s: SpdyStream) => void; reject: (e: Error) => void }>();
   private work: Promise<void> = Promise.resolve();
   private out: Promise<void> = Promise.resolve();
@@ -158,7 +159,10 @@ export class SpdySession extends EventEmitter<SessionEvents> {
     const stream = new SpdyStream(this, id, map);
     this.streams.set(id, stream);
     const replied = new Promise<SpdyStream>((resolve, reject) => this.replies.set(id, { resolve, reject }));
-    void this.sendFrame(this.deflate.run(encodeHeaderBlock(map)).then((block) => synStreamFrame(id, block, false)));
+    this.sendFrame(this.deflate.run(encodeHeaderBlock(map)).then((block) => synStreamFrame(id, block, false))).catch((e: Error) => {
+      this.replies.get(id)?.reject(e);
+      this.replies.delete(id);
+    });
     return replied;
   }
 
@@ -166,10 +170,12 @@ export class SpdySession extends EventEmitter<SessionEvents> {
   close(): void {
     if (this.closed) return;
     this.goneAway = true;
-    void this.sendFrame(goAwayFrame(this.lastPeerId, GoAwayStatus.OK)).finally(() => {
-      this.socket.end();
-      this.teardown();
-    });
+    void this.sendFrame(goAwayFrame(this.lastPeerId, GoAwayStatus.OK))
+      .catch(() => {})
+      .finally(() => {
+        this.socket.end();
+        this.teardown();
+      });
   }
 
   /** @internal */
@@ -195,14 +201,20 @@ export class SpdySession extends EventEmitter<SessionEvents> {
     void this.sendFrame(windowUpdateFrame(id, delta)).catch(() => {});
   }
 
-  /** @internal */
-  pauseReading(): void {
+  /**
+   * @internal A stream whose reader is behind stops the whole connection (SPDY's windows would
+   * stop only that stream, but the peers here do not keep them); it flows again once no stream
+   * is behind.
+   */
+  pauseReading(id: number): void {
+    this.behind.add(id);
     this.socket.pause();
   }
 
   /** @internal */
-  resumeReading(): void {
-    this.socket.resume();
+  resumeReading(id: number): void {
+    this.behind.delete(id);
+    if (this.behind.size === 0) this.socket.resume();
   }
 
   /** Queues a frame (or one still being compressed): frames leave in the order they were queued. */
@@ -296,7 +308,10 @@ export class SpdySession extends EventEmitter<SessionEvents> {
     this.lastPeerId = id;
     const stream = new SpdyStream(this, id, headers);
     this.streams.set(id, stream);
-    stream.on('close', () => this.streams.delete(id));
+    stream.on('close', () => {
+      this.streams.delete(id);
+      this.resumeReading(id);
+    });
     if (flags & (FLAG_FIN | FLAG_UNIDIRECTIONAL)) stream.finishRemote();
     // The reply goes out before anything the handler writes on the stream.
     void this.sendFrame(this.deflate.run(encodeHeaderBlock(new Map())).then((b) => synReplyFrame(id, b, false))).catch(() => {});

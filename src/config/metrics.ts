@@ -3,6 +3,7 @@
 // name to resolve.
 import { isIP } from 'node:net';
 import { ConfigError } from './config-error.js';
+import { bool, knownKeys, mapping, show, string } from './checks.js';
 
 export interface MetricsConfig {
   readonly enabled: boolean;
@@ -11,8 +12,6 @@ export interface MetricsConfig {
 }
 
 export const DEFAULT_METRICS_CONFIG: MetricsConfig = Object.freeze({ enabled: false, listen: '127.0.0.1:9539' });
-
-const show = (v: unknown) => JSON.stringify(v) ?? String(v);
 
 /** "host:port" or "[v6]:port" → its parts; a message saying what is wrong otherwise. */
 export function parseListenAddress(v: string): { host: string; port: number } | string {
@@ -27,15 +26,10 @@ export function parseListenAddress(v: string): { host: string; port: number } | 
 
 export function parseMetricsConfig(raw: unknown): MetricsConfig {
   if (raw === undefined || raw === null) return DEFAULT_METRICS_CONFIG;
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('metrics', `must be a mapping; got ${show(raw)}`);
-  const r = raw as Record<string, unknown>;
-  for (const k of Object.keys(r)) {
-    if (!(k in DEFAULT_METRICS_CONFIG)) throw new ConfigError(`metrics.${k}`, `unknown key (known keys: ${Object.keys(DEFAULT_METRICS_CONFIG).join(', ')})`);
-  }
-  const enabled = r.enabled ?? DEFAULT_METRICS_CONFIG.enabled;
-  if (typeof enabled !== 'boolean') throw new ConfigError('metrics.enabled', `must be true or false; got ${show(enabled)}`);
-  const listen = r.listen ?? DEFAULT_METRICS_CONFIG.listen;
-  if (typeof listen !== 'string') throw new ConfigError('metrics.listen', `must be a string; got ${show(listen)}`);
+  const r = mapping('metrics', raw);
+  knownKeys('metrics.', r, Object.keys(DEFAULT_METRICS_CONFIG));
+  const enabled = bool('metrics.enabled', r.enabled ?? DEFAULT_METRICS_CONFIG.enabled);
+  const listen = string('metrics.listen', r.listen ?? DEFAULT_METRICS_CONFIG.listen);
   const parsed = parseListenAddress(listen);
   if (typeof parsed === 'string') throw new ConfigError('metrics.listen', parsed);
   return Object.freeze({ enabled, listen });

@@ -1,7 +1,7 @@
 // The `network:` and `sandbox:` sections of the config: how pods get their network, and the
 // per-pod defaults.
-import { isAbsolute } from 'node:path';
 import { ConfigError } from './config-error.js';
+import { knownKeys, mapping, number, absolutePath, show } from './checks.js';
 import { parseCidr } from '../util/cidr.js';
 
 export const NETWORK_MODES = ['bridge', 'cni'] as const;
@@ -38,36 +38,12 @@ export const DEFAULT_NETWORK_CONFIG: NetworkConfig = Object.freeze({
 
 export const DEFAULT_SANDBOX_CONFIG: SandboxConfig = Object.freeze({ shmSizeBytes: 64 * 1024 * 1024 });
 
-const show = (v: unknown) => JSON.stringify(v) ?? String(v);
-
-function mapping(key: string, v: unknown): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(key, `must be a mapping; got ${show(v)}`);
-  return v as Record<string, unknown>;
-}
-
-function known(key: string, obj: Record<string, unknown>, keys: readonly string[]): void {
-  for (const k of Object.keys(obj)) {
-    if (!keys.includes(k)) throw new ConfigError(`${key}.${k}`, `unknown key (known keys: ${keys.join(', ')})`);
-  }
-}
-
-function int(key: string, v: unknown, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new ConfigError(key, `must be a whole number from ${min} to ${max}; got ${show(v)}`);
-  }
-  return v;
-}
-
-function absPath(key: string, v: unknown): string {
-  if (typeof v !== 'string' || !isAbsolute(v)) throw new ConfigError(key, `must be an absolute path; got ${show(v)}`);
-  return v;
-}
 
 export function parseNetworkConfig(raw: unknown): NetworkConfig {
   if (raw === undefined || raw === null) return DEFAULT_NETWORK_CONFIG;
   const r = mapping('network', raw);
   const d = DEFAULT_NETWORK_CONFIG;
-  known('network', r, Object.keys(d));
+  knownKeys('network.', r, Object.keys(d));
   const mode = r.mode ?? d.mode;
   if (!(NETWORK_MODES as readonly unknown[]).includes(mode)) {
     throw new ConfigError('network.mode', `must be one of ${NETWORK_MODES.join(', ')}; got ${show(mode)}`);
@@ -91,17 +67,17 @@ export function parseNetworkConfig(raw: unknown): NetworkConfig {
     chainPrefix,
     bridge,
     subnet: subnet as string,
-    mtu: int('network.mtu', r.mtu ?? d.mtu, 576, 65535),
-    cniConfDir: absPath('network.cniConfDir', r.cniConfDir ?? d.cniConfDir),
-    cniBinDirs: Object.freeze(binDirs.map((p, i) => absPath(`network.cniBinDirs[${i}]`, p))),
+    mtu: number('network.mtu', r.mtu ?? d.mtu, 576, 65535),
+    cniConfDir: absolutePath('network.cniConfDir', r.cniConfDir ?? d.cniConfDir),
+    cniBinDirs: Object.freeze(binDirs.map((p, i) => absolutePath(`network.cniBinDirs[${i}]`, p))),
   });
 }
 
 export function parseSandboxConfig(raw: unknown): SandboxConfig {
   if (raw === undefined || raw === null) return DEFAULT_SANDBOX_CONFIG;
   const r = mapping('sandbox', raw);
-  known('sandbox', r, Object.keys(DEFAULT_SANDBOX_CONFIG));
+  knownKeys('sandbox.', r, Object.keys(DEFAULT_SANDBOX_CONFIG));
   return Object.freeze({
-    shmSizeBytes: int('sandbox.shmSizeBytes', r.shmSizeBytes ?? DEFAULT_SANDBOX_CONFIG.shmSizeBytes, 4096, 2 ** 40),
+    shmSizeBytes: number('sandbox.shmSizeBytes', r.shmSizeBytes ?? DEFAULT_SANDBOX_CONFIG.shmSizeBytes, 4096, 2 ** 40),
   });
 }

@@ -1,8 +1,8 @@
 // The `registry:` section of the config: mirrors, TLS trust, credentials file, pinned images and the
 // pull's patience. Validated strictly so that a typo names its key instead of silently pulling from
 // the wrong place.
-import { isAbsolute } from 'node:path';
 import { ConfigError } from './config-error.js';
+import { absolutePath, bool, mapping, number, show, string } from './checks.js';
 import { parseReference } from '../util/image-reference.js';
 
 export interface RegistryConfig {
@@ -45,22 +45,11 @@ const KNOWN = Object.keys(DEFAULT_REGISTRY_CONFIG);
 const LABEL = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
 const HOST_PORT = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*|\\[[0-9a-fA-F:.]+\\])(?::([0-9]{1,5}))?$`);
 
-const show = (v: unknown) => JSON.stringify(v) ?? String(v);
 /** Keys with dots or colons are quoted so that the path reads unambiguously. */
 const sub = (parent: string, k: string) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `${parent}.${k}` : `${parent}.${JSON.stringify(k)}`);
 
-function mapping(key: string, v: unknown): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(key, `must be a mapping; got ${show(v)}`);
-  return v as Record<string, unknown>;
-}
-
 function list(key: string, v: unknown): unknown[] {
   if (!Array.isArray(v)) throw new ConfigError(key, `must be a list; got ${show(v)}`);
-  return v;
-}
-
-function string(key: string, v: unknown): string {
-  if (typeof v !== 'string') throw new ConfigError(key, `must be a string; got ${show(v)}`);
   return v;
 }
 
@@ -89,25 +78,6 @@ function mirrorUrl(key: string, v: unknown): string {
     throw new ConfigError(key, `must be scheme://host[:port] without a path; got ${show(v)}`);
   }
   return u.origin;
-}
-
-function bool(key: string, v: unknown): boolean {
-  if (typeof v !== 'boolean') throw new ConfigError(key, `must be true or false; got ${show(v)}`);
-  return v;
-}
-
-function absolutePath(key: string, v: unknown, allowEmpty: boolean): string {
-  const s = string(key, v);
-  if (s === '' && allowEmpty) return s;
-  if (!isAbsolute(s)) throw new ConfigError(key, `must be an absolute path; got ${show(v)}`);
-  return s;
-}
-
-function number(key: string, v: unknown, min: number, max: number, integer: boolean): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
-    throw new ConfigError(key, `must be a ${integer ? 'whole ' : ''}number from ${min} to ${max}; got ${show(v)}`);
-  }
-  return v;
 }
 
 function mirrors(v: unknown): Record<string, readonly string[]> {

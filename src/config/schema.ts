@@ -1,8 +1,8 @@
 // The configuration: its shape, its defaults, and the validation that names the bad key and value.
 // The YAML file is an untyped boundary; everything past parseConfig() is a frozen, typed Config.
-import { isAbsolute } from 'node:path';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log/logger.js';
 import { ConfigError } from './config-error.js';
+import { absolutePath, knownKeys, mapping, number, oneOf, show } from './checks.js';
 import { DEFAULT_REGISTRY_CONFIG, parseRegistryConfig, type RegistryConfig } from './registry.js';
 import { DEFAULT_METRICS_CONFIG, parseMetricsConfig, type MetricsConfig } from './metrics.js';
 import {
@@ -65,53 +65,17 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   metrics: DEFAULT_METRICS_CONFIG,
 });
 
-const show = (v: unknown) => JSON.stringify(v) ?? String(v);
-
-function oneOf<T extends string>(key: string, v: unknown, allowed: readonly T[]): T {
-  if (typeof v === 'string' && (allowed as readonly string[]).includes(v)) return v as T;
-  throw new ConfigError(key, `must be one of ${allowed.join(', ')}; got ${show(v)}`);
-}
-
-function absolutePath(key: string, v: unknown, allowEmpty = false): string {
-  if (typeof v !== 'string') throw new ConfigError(key, `must be a string; got ${show(v)}`);
-  if (v === '' && allowEmpty) return v;
-  if (!isAbsolute(v)) throw new ConfigError(key, `must be an absolute path; got ${show(v)}`);
-  return v;
-}
-
-function positiveInt(key: string, v: unknown, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
-    throw new ConfigError(key, `must be a whole number from 0 to ${max}; got ${show(v)}`);
-  }
-  return v;
-}
-
-function object(key: string, v: unknown): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    throw new ConfigError(key, `must be a mapping; got ${show(v)}`);
-  }
-  return v as Record<string, unknown>;
-}
-
-function rejectUnknown(prefix: string, obj: Record<string, unknown>, known: readonly string[]): void {
-  for (const k of Object.keys(obj)) {
-    if (!known.includes(k)) {
-      throw new ConfigError(prefix + k, `unknown key (known keys: ${known.join(', ')})`);
-    }
-  }
-}
-
 const HANDLER_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 function runtimeHandlers(v: unknown): Record<string, RuntimeHandlerConfig> {
   const out: Record<string, RuntimeHandlerConfig> = {};
-  for (const [name, raw] of Object.entries(object('runtimeHandlers', v))) {
+  for (const [name, raw] of Object.entries(mapping('runtimeHandlers', v))) {
     const key = `runtimeHandlers.${name}`;
     if (!HANDLER_NAME.test(name) || name.length > 63) {
       throw new ConfigError(key, 'handler names are DNS labels: lower-case letters, digits and "-", at most 63');
     }
-    const h = object(key, raw);
-    rejectUnknown(key + '.', h, ['runtimePath']);
+    const h = mapping(key, raw);
+    knownKeys(key + '.', h, ['runtimePath']);
     out[name] = Object.freeze({ runtimePath: absolutePath(`${key}.runtimePath`, h.runtimePath) });
   }
   return out;
@@ -121,8 +85,8 @@ const KEYS = Object.keys(DEFAULT_CONFIG) as (keyof Config)[];
 
 /** Validates a parsed YAML document (null or undefined for an empty/missing file) over the defaults. */
 export function parseConfig(doc: unknown, overrides: Partial<Config> = {}): Config {
-  const raw = doc === null || doc === undefined ? {} : object('(top level)', doc);
-  rejectUnknown('', raw, KEYS);
+  const raw = doc === null || doc === undefined ? {} : mapping('(top level)', doc);
+  knownKeys('', raw, KEYS);
   const merged: Record<string, unknown> = { ...DEFAULT_CONFIG, ...raw, ...stripUndefined(overrides) };
   const cfg: Config = {
     root: absolutePath('root', merged.root),
@@ -131,7 +95,7 @@ export function parseConfig(doc: unknown, overrides: Partial<Config> = {}): Conf
     logLevel: oneOf('logLevel', merged.logLevel, LOG_LEVELS),
     logFormat: oneOf('logFormat', merged.logFormat, LOG_FORMATS),
     cgroupDriver: oneOf('cgroupDriver', merged.cgroupDriver, CGROUP_DRIVERS),
-    shutdownTimeoutSeconds: positiveInt('shutdownTimeoutSeconds', merged.shutdownTimeoutSeconds, 3600),
+    shutdownTimeoutSeconds: number('shutdownTimeoutSeconds', merged.shutdownTimeoutSeconds, 0, 3600),
     runtimeHandlers: Object.freeze(runtimeHandlers(merged.runtimeHandlers)),
     registry: parseRegistryConfig(merged.registry),
     network: parseNetworkConfig(merged.network),

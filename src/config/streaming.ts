@@ -1,8 +1,8 @@
 // The streaming server's settings (Exec, Attach, PortForward URLs), with containerd's and CRI-O's
 // defaults: loopback, a free port, no TLS, 4 h idle timeout.
-import { isAbsolute } from 'node:path';
 import { isIP } from 'node:net';
 import { ConfigError } from './config-error.js';
+import { absolutePath, knownKeys, mapping, number, show } from './checks.js';
 
 export interface StreamingConfig {
   /** The address the server listens on and puts in its URLs. */
@@ -23,40 +23,21 @@ export const DEFAULT_STREAMING_CONFIG: StreamingConfig = Object.freeze({
   idleTimeoutSeconds: 4 * 3600,
 });
 
-const show = (v: unknown) => JSON.stringify(v) ?? String(v);
-
 export function parseStreamingConfig(raw: unknown): StreamingConfig {
   if (raw === undefined || raw === null) return DEFAULT_STREAMING_CONFIG;
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('streaming', `must be a mapping; got ${show(raw)}`);
-  const r = raw as Record<string, unknown>;
+  const r = mapping('streaming', raw);
   const d = DEFAULT_STREAMING_CONFIG;
-  for (const k of Object.keys(r)) {
-    if (!(k in d)) throw new ConfigError(`streaming.${k}`, `unknown key (known keys: ${Object.keys(d).join(', ')})`);
-  }
+  knownKeys('streaming.', r, Object.keys(d));
   const address = r.address ?? d.address;
   if (typeof address !== 'string' || isIP(address) === 0) {
     throw new ConfigError('streaming.address', `must be an IP address; got ${show(address)}`);
   }
-  const int = (key: keyof StreamingConfig, min: number, max: number): number => {
-    const v = r[key] ?? d[key];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      throw new ConfigError(`streaming.${key}`, `must be a whole number from ${min} to ${max}; got ${show(v)}`);
-    }
-    return v;
-  };
-  const file = (key: 'tlsCertFile' | 'tlsKeyFile'): string => {
-    const v = r[key] ?? d[key];
-    if (typeof v !== 'string' || (v !== '' && !isAbsolute(v))) {
-      throw new ConfigError(`streaming.${key}`, `must be an absolute path or empty; got ${show(v)}`);
-    }
-    return v;
-  };
   const cfg: StreamingConfig = {
     address,
-    port: int('port', 0, 65535),
-    tlsCertFile: file('tlsCertFile'),
-    tlsKeyFile: file('tlsKeyFile'),
-    idleTimeoutSeconds: int('idleTimeoutSeconds', 1, 7 * 24 * 3600),
+    port: number('streaming.port', r.port ?? d.port, 0, 65535),
+    tlsCertFile: absolutePath('streaming.tlsCertFile', r.tlsCertFile ?? d.tlsCertFile, true),
+    tlsKeyFile: absolutePath('streaming.tlsKeyFile', r.tlsKeyFile ?? d.tlsKeyFile, true),
+    idleTimeoutSeconds: number('streaming.idleTimeoutSeconds', r.idleTimeoutSeconds ?? d.idleTimeoutSeconds, 1, 7 * 24 * 3600),
   };
   if ((cfg.tlsCertFile === '') !== (cfg.tlsKeyFile === '')) {
     throw new ConfigError('streaming.tlsKeyFile', 'tlsCertFile and tlsKeyFile go together: set both or neither');

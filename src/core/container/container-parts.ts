@@ -4,11 +4,11 @@ import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PodResources } from '../../cgroups/types.js';
-import type { DeviceInput, NamespaceChoice, OciCapabilities } from '../../oci/types.js';
-import { invalidArgument, notFound } from '../errors.js';
+import type { DeviceInput, NamespaceChoice, OciCapabilities, PidNamespaceChoice } from '../../oci/types.js';
+import { failedPrecondition, invalidArgument, notFound } from '../errors.js';
 import { ALL_CAPABILITIES } from '../../oci/security.js';
 import type { ExitStatus } from '../../runtime/executor.js';
-import type { NsMode } from '../sandbox/types.js';
+import type { NsMode, SandboxRecord } from '../sandbox/types.js';
 import type { CriContainerPart } from './container-service.js';
 import type { ContainerRecord } from './types.js';
 
@@ -113,4 +113,26 @@ export function hostDevices(dir = '/dev'): DeviceInput[] {
     else if (entry.isCharacterDevice() || entry.isBlockDevice()) out.push(hostDevice({ containerPath: p, hostPath: p, permissions: 'rwm' }));
   }
   return out;
+}
+
+/** The container's PID namespace: the pod's, the node's, a target container's, or its own. */
+export function pidChoice(
+  pod: SandboxRecord,
+  input: { readonly pidMode: NsMode; readonly targetId: string },
+  target: (id: string) => ContainerRecord,
+): PidNamespaceChoice {
+  switch (input.pidMode) {
+    case 'pod':
+      if (!pod.ns.pid) throw failedPrecondition(`pod ${pod.id} does not share a PID namespace`);
+      return { mode: 'pod', path: pod.ns.pid };
+    case 'node':
+      return { mode: 'node' };
+    case 'target': {
+      const t = target(input.targetId);
+      if (t.state !== 'running' || !t.pid) throw failedPrecondition(`target container ${t.id} is not running`);
+      return { mode: 'target', path: `/proc/${t.pid}/ns/pid` };
+    }
+    default:
+      return { mode: 'container' };
+  }
 }

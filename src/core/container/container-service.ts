@@ -9,7 +9,7 @@ import { childCgroupPath } from '../../cgroups/cgroup-path.js';
 import { buildSpec, stopSignal as resolveStopSignal } from '../../oci/spec.js';
 import { resolveUser } from '../../oci/user.js';
 import { criSignalKey } from '../../oci/signals.js';
-import type { ContainerSpecInput, PidNamespaceChoice } from '../../oci/types.js';
+import type { ContainerSpecInput } from '../../oci/types.js';
 import { removeRootfs, mountRootfs, rootfsDirs } from '../../storage/rootfs.js';
 import type { LayerStore } from '../../storage/layers/layer-store.js';
 import type { RecordStore } from '../../state/record-store.js';
@@ -25,7 +25,7 @@ import type { NsMode, SandboxRecord } from '../sandbox/types.js';
 import type { ContainerExecutor } from '../../runtime/executor.js';
 import { ContainerExec } from './container-exec.js';
 import type { ContainerMount, ContainerRecord, ContainerState } from './types.js';
-import { cgroupResources, choice, ensureHostPath, exited, hostDevice, hostDevices, limitToHostCapabilities, readInRootfs } from './container-parts.js';
+import { cgroupResources, choice, pidChoice, ensureHostPath, exited, hostDevice, hostDevices, limitToHostCapabilities, readInRootfs } from './container-parts.js';
 import { isSameProcess } from '../../util/proc-stat.js';
 import { appArmorFor, nodeAppArmor, type AppArmorHost, type AppArmorRequest } from './apparmor.js';
 import { containerSeccomp, type SeccompRequest } from './seccomp.js';
@@ -247,7 +247,7 @@ export class ContainerService implements LayerUsers {
           network: choice(pod.ns.net, pod.spec.namespaces.network),
           ipc: choice(pod.ns.ipc, pod.spec.namespaces.ipc),
           uts: choice(pod.ns.uts, pod.spec.namespaces.network),
-          pid: this.pidChoice(pod, input),
+          pid: pidChoice(pod, input, (id) => this.get(id)),
           // As containerd: a cgroup namespace of its own only on cgroup v2.
           cgroup: this.d.cgroups.version === 2,
         },
@@ -331,23 +331,6 @@ export class ContainerService implements LayerUsers {
     });
   }
 
-  private pidChoice(pod: SandboxRecord, input: CreateContainerInput): PidNamespaceChoice {
-    switch (input.pidMode) {
-      case 'pod':
-        if (!pod.ns.pid) throw failedPrecondition(`pod ${pod.id} does not share a PID namespace`);
-        return { mode: 'pod', path: pod.ns.pid };
-      case 'node':
-        return { mode: 'node' };
-      case 'target': {
-        const t = this.get(input.targetId);
-        if (t.state !== 'running' || !t.pid) throw failedPrecondition(`target container ${t.id} is not running`);
-        return { mode: 'target', path: `/proc/${t.pid}/ns/pid` };
-      }
-      default:
-        return { mode: 'container' };
-    }
-  }
-
   get(idOrPrefix: string): ContainerRecord {
     const r = this.find(idOrPrefix);
     if (!r) throw notFound(`container ${JSON.stringify(idOrPrefix)} not found`);
@@ -380,8 +363,6 @@ export class ContainerService implements LayerUsers {
       const attachSocket = this.attachSocket(r.id);
       if (!attachSocket) ctx.log.warn('attach socket path too long: Attach will not work for this container', { container: r.id });
       try {
-        // A socket left by an earlier start of a container with this id would make the monitor fail.
-        if (attachSocket) await rm(attachSocket, { force: true });
         const started = await this.executorFor(r.runtimeHandler).start(ctx, {
           id: r.id,
           bundleDir: join(r.dir, 'bundle'),

@@ -1,0 +1,119 @@
+// What the CRI cannot make a container do, and what it can no longer make go wrong: a volume at
+// or under /proc (directly or through a symlink of the image), inheriting the daemon's
+// oom_score_adj, asking for capabilities the node does not have, filling the daemon's state dir
+// through /etc/hosts, and a RemoveImage that collects the layers of a container being created.
+import { expect } from 'chai';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ContainerConfig,
+  ContainerState,
+  PodSandboxConfig,
+  type ContainerStatusResponse,
+  type DeepPartial,
+} from '../../src/generated/runtime/v1/api.js';
+import { startBusyboxDaemon, type BusyboxDaemon } from '../support/busybox-daemon.js';
+import { call } from '../support/daemon.js';
+import { expectCode, imageSpec } from '../support/grpc.js';
+import { buildImage, busyboxLayer, pushImage, ROOT_CONFIG, tarLayer } from '../support/image-builder.js';
+
+describe('container hardening over the CRI: /proc mounts, oom_score_adj, capabilities, pod files, image leases', function () {
+  this.timeout(120_000);
+  let bb: BusyboxDaemon;
+  let logDir: string;
+  let hostDir: string;
+  let podId: string;
+  let podConfig: PodSandboxConfig;
+  let linksImage: string;
+  let seq = 0;
+
+  before(async function () {
+    bb = await startBusyboxDaemon();
+    const base = await busyboxLayer({ gzip: true });
+    // /etc/sysctl → /proc/sys: a volume at /etc/sysctl/... would land in the container's proc.
+    const links = await tarLayer([{ path: 'etc/sysctl', type: 'symlink', linkname: '/proc/sys' }], { gzip: true });
+    await pushImage(bb.reg.url, 'skiff-test/links', '1.0', buildImage({ layers: [base, links], config: ROOT_CONFIG }));
+    linksImage = `${bb.reg.host}/skiff-test/links:1.0`;
+    await call(bb.d.images, 'pullImage', { image: imageSpec(linksImage) }, 30_000);
+    logDir = mkdtempSync(join(tmpdir(), 'skiff-hardening-logs-'));
+    hostDir = mkdtempSync(join(tmpdir(), 'skiff-hardening-host-'));
+    podConfig = PodSandboxConfig.fromPartial({
+      metadata: { name: 'hardening-pod', namespace: 'default', uid: `uid-hardening-${process.pid}`, attempt: 0 },
+      logDirectory: logDir,
+    });
+    podId = (await call<object, { podSandboxId: string }>(bb.d.runtime, 'runPodSandbox', { config: podConfig, runtimeHandler: '' })).podSandboxId;
+  });
+  after(async function () {
+    await bb?.close();
+    for (const dir of [logDir, hostDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  function config(command: string[], over: DeepPartial<ContainerConfig> = {}): { name: string; config: ContainerConfig } {
+    const name = `c${++seq}`;
+    return {
+      name,
+      config: ContainerConfig.fromPartial<DeepPartial<ContainerConfig>>({
+        metadata: { name, attempt: 0 },
+        image: { image: bb.image },
+        logPath: `${name}.log`,
+        command,
+        ...over,
+      }),
+    };
+  }
+
+  const create = (c: ContainerConfig) =>
+    call<object, { containerId: string }>(bb.d.runtime, 'createContainer', { podSandboxId: podId, config: c, sandboxConfig: podConfig });
+
+  /** Waits for the container to exit; its exit code and log text (prefixes stripped); removes it. */
+  async function finish(containerId: string, name: string): Promise<{ exitCode: number; out: string }> {
+    for (let i = 0; i < 400; i++) {
+      const s = await call<object, ContainerStatusResponse>(bb.d.runtime, 'containerStatus', { containerId, verbose: false });
+      if (s.status?.state === ContainerState.CONTAINER_EXITED) {
+        await call(bb.d.runtime, 'removeContainer', { containerId });
+        const log = readFileSync(join(logDir, `${name}.log`), 'utf8');
+        return { exitCode: s.status.exitCode, out: log.split('\n').map((l) => l.split(' ').slice(3).join(' ')).join('\n') };
+      }
+      await sleep(25);
+    }
+    throw new Error(`container ${containerId} did not exit`);
+  }
+
+  async function output(command: string[], over: DeepPartial<ContainerConfig> = {}): Promise<string> {
+    const { name, config: c } = config(command, over);
+    const { containerId } = await create(c);
+    await call(bb.d.runtime, 'startContainer', { containerId });
+    return (await finish(containerId, name)).out;
+  }
+
+  async function containersOfPod(): Promise<string[]> {
+    const r = await call<object, { containers: { id: string }[] }>(bb.d.runtime, 'listContainers', { filter: { podSandboxId: podId, labelSelector: {} } });
+    return r.containers.map((c) => c.id);
+  }
+
+  const rootfsMounts = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(join(bb.d.state, 'containers')));
+
+  it('refuses a volume inside /proc with InvalidArgument naming it, through the image\'s symlinks too, leaving nothing behind', async function () {
+    const before = await containersOfPod();
+    const mount = (containerPath: string) => ({ containerPath, hostPath: hostDir, readonly: false });
+    const direct = await expectCode(create(config(['true'], { mounts: [mount('/proc/sys/kernel')] }).config), grpcStatus.INVALID_ARGUMENT);
+    expect(direct.details).to.match(/^mount \/proc\/sys\/kernel: a mount inside \/proc is refused/);
+    const viaLink = await expectCode(
+      create(config(['true'], { image: { image: linksImage }, mounts: [mount('/etc/sysctl/kernel')] }).config),
+      grpcStatus.INVALID_ARGUMENT,
+    );
+    expect(viaLink.details).to.match(/^mount \/etc\/sysctl\/kernel \(it resolves to \/proc\/sys\/kernel in the image\): a mount inside \/proc is refused/);
+    await expectCode(create(config(['true'], { mounts: [mount('/proc')] }).config), grpcStatus.INVALID_ARGUMENT);
+    expect(await containersOfPod()).to.deep.equal(before);
+    expect(rootfsMounts()).to.deep.equal([]);
+    // runc's exceptions stay open (lxcfs binds over /proc/cpuinfo and the like).
+    const fake = join(hostDir, 'cpuinfo');
+    writeFileSync(fake, 'processor: lxcfs\n');
+    expect(await output(['cat', '/proc/cpuinfo'], { mounts: [{ containerPath: '/proc/cpuinfo', hostPath: fake, readonly: true }] })).to.contain(
+      'processor: lxcfs',
+    );
+  });
+});

@@ -76,9 +76,10 @@ export function buildSpec(input: ContainerSpecInput): OciSpec {
     cwd: workingDir(input),
     capabilities: buildCapabilities(input.capabilities, input.privileged),
     noNewPrivileges: input.noNewPrivileges,
+    // Always set: without it the container would inherit the daemon's own score (deploy/ gives
+    // skiffd -999, so the OOM killer would spare the container as it spares the runtime).
+    oomScoreAdj: oomScoreAdj(input.resources) ?? 0,
   };
-  const adj = oomScoreAdj(input.resources);
-  if (adj !== undefined) process.oomScoreAdj = adj;
 
   const { mounts, rootfsPropagation } = buildMounts(input);
   const { devices, rules } = buildDevices(input);

@@ -51,6 +51,8 @@ describe('container hardening over the CRI: /proc mounts, oom_score_adj, capabil
     for (const dir of [logDir, hostDir]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  const daemonPid = () => bb.d.proc?.pid ?? 0;
+
   function config(command: string[], over: DeepPartial<ContainerConfig> = {}): { name: string; config: ContainerConfig } {
     const name = `c${++seq}`;
     return {
@@ -115,5 +117,17 @@ describe('container hardening over the CRI: /proc mounts, oom_score_adj, capabil
     expect(await output(['cat', '/proc/cpuinfo'], { mounts: [{ containerPath: '/proc/cpuinfo', hostPath: fake, readonly: true }] })).to.contain(
       'processor: lxcfs',
     );
+  });
+
+  it('gives a container the oom_score_adj the CRI asks for, 0 and none included, never the daemon\'s own', async function () {
+    // The daemon's score is raised (anyone may raise it); its children inherit it.
+    writeFileSync(`/proc/${daemonPid()}/oom_score_adj`, '500');
+    const adj = (over: DeepPartial<ContainerConfig>) => output(['cat', '/proc/self/oom_score_adj'], over).then((o) => o.trim());
+    expect(await adj({ linux: { resources: { oomScoreAdj: 0n } } })).to.equal('0');
+    expect(await adj({})).to.equal('0');
+    expect(await adj({ linux: { resources: { oomScoreAdj: 800n } } })).to.equal('800');
+    // Below the daemon's 500 but not below 0, the floor no privileged writer lowered: allowed
+    // without CAP_SYS_RESOURCE. A negative value needs that capability, which this VM lacks.
+    expect(await adj({ linux: { resources: { oomScoreAdj: 100n } } })).to.equal('100');
   });
 });

@@ -130,4 +130,20 @@ describe('container hardening over the CRI: /proc mounts, oom_score_adj, capabil
     // without CAP_SYS_RESOURCE. A negative value needs that capability, which this VM lacks.
     expect(await adj({ linux: { resources: { oomScoreAdj: 100n } } })).to.equal('100');
   });
+
+  it('takes capability ALL, and privileged, to mean the daemon\'s bounding set; drop ALL + add one gives that one', async function () {
+    const daemonBnd = /^CapBnd:\s+([0-9a-f]+)$/m.exec(readFileSync(`/proc/${daemonPid()}/status`, 'utf8'))?.[1];
+    const caps = async (over: DeepPartial<ContainerConfig>) =>
+      (await output(['grep', '-E', '^Cap(Eff|Bnd):', '/proc/self/status'], over)).trim().split('\n').map((l) => l.split('\t')[1]);
+    expect(await caps({ linux: { securityContext: { capabilities: { addCapabilities: ['ALL'] } } } })).to.deep.equal([daemonBnd, daemonBnd]);
+    expect(await caps({ linux: { securityContext: { privileged: true } } })).to.deep.equal([daemonBnd, daemonBnd]);
+    const one = await caps({ linux: { securityContext: { capabilities: { dropCapabilities: ['ALL'], addCapabilities: ['NET_ADMIN'] } } } });
+    expect(one).to.deep.equal(['0000000000001000', '0000000000001000']);
+    if ((BigInt(`0x${daemonBnd}`) >> 24n) & 1n) return; // a node with CAP_SYS_RESOURCE can give it
+    const e = await expectCode(
+      create(config(['true'], { linux: { securityContext: { capabilities: { addCapabilities: ['SYS_RESOURCE'] } } } }).config),
+      grpcStatus.FAILED_PRECONDITION,
+    );
+    expect(e.details).to.match(/^capabilities\.add_capabilities: CAP_SYS_RESOURCE is not in this node's bounding set/);
+  });
 });

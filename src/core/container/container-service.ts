@@ -25,7 +25,7 @@ import type { NsMode, SandboxRecord } from '../sandbox/types.js';
 import type { ContainerExecutor } from '../../runtime/executor.js';
 import { ContainerExec } from './container-exec.js';
 import type { ContainerMount, ContainerRecord, ContainerState } from './types.js';
-import { cgroupResources, choice, pidChoice, ensureHostPath, exited, hostDevice, hostDevices, limitToHostCapabilities, readInRootfs } from './container-parts.js';
+import { cgroupResources, choice, pidChoice, ensureHostPath, exited, hostDevice, hostDevices, nodeCapabilities, readInRootfs } from './container-parts.js';
 import { isSameProcess } from '../../util/proc-stat.js';
 import { checkBindDestinations } from './mount-destinations.js';
 import { appArmorFor, nodeAppArmor, type AppArmorHost, type AppArmorRequest } from './apparmor.js';
@@ -253,6 +253,7 @@ export class ContainerService implements LayerUsers {
           cgroup: this.d.cgroups.version === 2,
         },
         devices,
+        nodeCapabilities: nodeCapabilities(),
         podFilesDir: pod.filesDir,
         shmPath: pod.shmPath ?? '/dev/shm',
         cgroupsPath: cgroupPath,
@@ -267,7 +268,6 @@ export class ContainerService implements LayerUsers {
       };
       const stop = resolveStopSignal(specInput);
       const spec = buildSpec(specInput);
-      if (input.cri.privileged) spec.process.capabilities = limitToHostCapabilities(spec.process.capabilities);
       checkBindDestinations(rootfs.target, spec.mounts);
       if (apparmorProfile) spec.process.apparmorProfile = apparmorProfile;
       const user = resolveUser(specInput, specInput.etcPasswd, specInput.etcGroup);

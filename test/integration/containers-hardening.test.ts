@@ -4,7 +4,7 @@
 // through /etc/hosts, and a RemoveImage that collects the layers of a container being created.
 import { expect } from 'chai';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,6 +19,9 @@ import { startBusyboxDaemon, type BusyboxDaemon } from '../support/busybox-daemo
 import { call } from '../support/daemon.js';
 import { expectCode, imageSpec } from '../support/grpc.js';
 import { buildImage, busyboxLayer, pushImage, ROOT_CONFIG, tarLayer } from '../support/image-builder.js';
+
+const TMPFS_MAGIC = 0x01021994;
+const MiB = 1024 * 1024;
 
 describe('container hardening over the CRI: /proc mounts, oom_score_adj, capabilities, pod files, image leases', function () {
   this.timeout(120_000);
@@ -145,5 +148,18 @@ describe('container hardening over the CRI: /proc mounts, oom_score_adj, capabil
       grpcStatus.FAILED_PRECONDITION,
     );
     expect(e.details).to.match(/^capabilities\.add_capabilities: CAP_SYS_RESOURCE is not in this node's bounding set/);
+  });
+
+  it('keeps what a container writes into /etc/hosts on a small tmpfs of the pod, off the daemon\'s state dir', async function () {
+    const status = await call<object, { info: Record<string, string> }>(bb.d.runtime, 'podSandboxStatus', { podSandboxId: podId, verbose: true });
+    const files = (JSON.parse(status.info.info ?? '{}') as { files: string }).files;
+    const fs = statfsSync(files);
+    expect(fs.type).to.equal(TMPFS_MAGIC);
+    expect(fs.blocks * fs.bsize).to.equal(MiB); // sandbox.filesSizeBytes
+    const out = await output(['sh', '-c', 'dd if=/dev/zero of=/etc/hosts bs=1M count=100 2>&1; echo "dd=$?"']);
+    expect(out).to.contain('No space left on device').and.to.match(/^dd=1$/m);
+    // The file the container wrote is the pod's, on that tmpfs: at most its size.
+    expect(statSync(join(files, 'hosts')).size).to.be.at.most(MiB);
+    expect(statSync(files).dev, 'a filesystem of its own').to.not.equal(statSync(bb.d.state).dev);
   });
 });

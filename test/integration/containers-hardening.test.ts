@@ -3,7 +3,7 @@
 // oom_score_adj, asking for capabilities the node does not have, filling the daemon's state dir
 // through /etc/hosts, and a RemoveImage that collects the layers of a container being created.
 import { expect } from 'chai';
-import { status as grpcStatus } from '@grpc/grpc-js';
+import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { mkdtempSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +31,7 @@ describe('container hardening over the CRI: /proc mounts, oom_score_adj, capabil
   let podId: string;
   let podConfig: PodSandboxConfig;
   let linksImage: string;
+  let raceImage: string;
   let seq = 0;
 
   before(async function () {
@@ -39,7 +40,18 @@ describe('container hardening over the CRI: /proc mounts, oom_score_adj, capabil
     // /etc/sysctl → /proc/sys: a volume at /etc/sysctl/... would land in the container's proc.
     const links = await tarLayer([{ path: 'etc/sysctl', type: 'symlink', linkname: '/proc/sys' }], { gzip: true });
     await pushImage(bb.reg.url, 'skiff-test/links', '1.0', buildImage({ layers: [base, links], config: ROOT_CONFIG }));
+    // A layer no other image has (GC removes it with the image), holding what the command needs.
+    const own = await tarLayer(
+      [
+        { path: 'race', type: 'dir' },
+        { path: 'race/busybox', type: 'file', content: readFileSync('/bin/busybox'), mode: 0o755 },
+        { path: 'race/marker', type: 'file', content: 'layer intact\n' },
+      ],
+      { gzip: true },
+    );
+    await pushImage(bb.reg.url, 'skiff-test/race', '1.0', buildImage({ layers: [base, own], config: ROOT_CONFIG }));
     linksImage = `${bb.reg.host}/skiff-test/links:1.0`;
+    raceImage = `${bb.reg.host}/skiff-test/race:1.0`;
     await call(bb.d.images, 'pullImage', { image: imageSpec(linksImage) }, 30_000);
     logDir = mkdtempSync(join(tmpdir(), 'skiff-hardening-logs-'));
     hostDir = mkdtempSync(join(tmpdir(), 'skiff-hardening-host-'));
@@ -161,5 +173,29 @@ describe('container hardening over the CRI: /proc mounts, oom_score_adj, capabil
     // The file the container wrote is the pod's, on that tmpfs: at most its size.
     expect(statSync(join(files, 'hosts')).size).to.be.at.most(MiB);
     expect(statSync(files).dev, 'a filesystem of its own').to.not.equal(statSync(bb.d.state).dev);
+  });
+
+  it('never leaves a container without its layers when RemoveImage races CreateContainer', async function () {
+    let created = 0;
+    let refused = 0;
+    for (let i = 0; i < 6; i++) {
+      await call(bb.d.images, 'pullImage', { image: imageSpec(raceImage) }, 30_000);
+      const { name, config: c } = config(['/race/busybox', 'cat', '/race/marker'], { image: { image: raceImage } });
+      const [made, removed] = await Promise.allSettled([create(c), call(bb.d.images, 'removeImage', { image: imageSpec(raceImage) })]);
+      expect(removed.status, 'RemoveImage').to.equal('fulfilled');
+      if (made.status === 'rejected') {
+        // A clean refusal: the image was gone first; nothing was made.
+        expect((made.reason as ServiceError).code, (made.reason as ServiceError).details).to.equal(grpcStatus.NOT_FOUND);
+        expect((await containersOfPod()).length).to.equal(0);
+        refused++;
+        continue;
+      }
+      created++;
+      await call(bb.d.runtime, 'startContainer', { containerId: made.value.containerId });
+      const r = await finish(made.value.containerId, name);
+      expect(r.out, `run ${i}`).to.contain('layer intact');
+      expect(r.exitCode).to.equal(0);
+    }
+    console.log(`      ${created} created, ${refused} refused as the image was gone`);
   });
 });

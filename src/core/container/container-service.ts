@@ -206,7 +206,9 @@ export class ContainerService implements LayerUsers {
       if (existing && this.byId.has(existing)) return this.byId.get(existing) as ContainerRecord;
       const view = this.d.images.find(input.image);
       if (!view) throw notFound(`image ${JSON.stringify(input.image)} not found: pull it first`);
-      return this.createIn(ctx, pod, input, view.record, key, apparmor.profile);
+      // In the same tick as the look-up: a RemoveImage's collection cannot come in between.
+      const release = this.d.images.leaseLayers(view.record, `container ${input.name}`);
+      return this.createIn(ctx, pod, input, view.record, key, apparmor.profile).finally(release);
     });
   }
 

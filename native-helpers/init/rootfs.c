@@ -128,6 +128,8 @@ static int null_device(void)
 	struct statx st;
 	long fd = open_inside("/dev/null", RESOLVE_NO_SYMLINKS), r;
 
+	if (fd == -ELOOP)
+		return report("maskedPaths: /dev/null is not the null device: a symlink is on its path");
 	if (fd < 0)
 		return report_err((int)-fd, "maskedPaths: /dev/null");
 	if ((r = rt_statx((int)fd, "", AT_EMPTY_PATH, STATX_TYPE, &st)) < 0) {

@@ -175,7 +175,7 @@ describe('skiff-init: mounts follow runc\'s rules', function () {
   describe('masking', function () {
     it('fails the start when /dev/null is not the null device, instead of leaving a path unmasked', async function () {
       const cases: [string, (root: string) => void, RegExp][] = [
-        ['a symlink to the masked path', (root) => symlinkSync('/proc/interrupts', join(root, 'dev/null')), /\/dev\/null: Too many levels of symbolic links|\/dev\/null is not/],
+        ['a symlink to the masked path', (root) => symlinkSync('/proc/interrupts', join(root, 'dev/null')), /\/dev\/null is not the null device: a symlink is on its path/],
         ['a regular file', (root) => writeFileSync(join(root, 'dev/null'), ''), /\/dev\/null is not the null device/],
         ['missing', () => undefined, /\/dev\/null: No such file or directory/],
       ];

@@ -70,6 +70,7 @@ export async function openSandboxService(
     nsDir: paths.nsDir,
     sandboxesDir: paths.sandboxesDir,
     shmSizeBytes: config.sandbox.shmSizeBytes,
+    filesSizeBytes: config.sandbox.filesSizeBytes,
     helpers,
     cgroups,
     network,

@@ -69,6 +69,23 @@ int mounts_apply(const struct spec *s, int rootfd, const struct cgroup_views *cg
 /* mount(2) of a bind (rec or not) onto a path inside the new root, then its flags. */
 int bind_mount(const char *source, int rootfd, const char *dest, bool rec, unsigned long flags);
 
+/* detached.c: mounts made detached, flagged, then attached onto an fd. */
+/* MS_* per-mount flags → MOUNT_ATTR_* (read-only, nosuid, nodev, noexec, atime...). */
+uint64_t mount_attr_of(unsigned long flags);
+/* A clone of the mount tree at path (dirfd + "" for the fd itself), with `flags` added to the
+ * top mount. Returns its fd or -errno. */
+long detached_bind(int dirfd, const char *path, bool rec, unsigned long flags);
+/* A new filesystem: fsopen, "source", the superblock flags and the data options, then fsmount with
+ * the mount flags. Errors name `what`. Returns its fd, or -1. */
+int detached_fs(const char *type, const char *source, const char *data, unsigned long flags, const char *what);
+/* move_mount of mfd onto the fd of its destination. 0 or -errno. */
+long attach_mount(int mfd, int destfd);
+
+/* proc-dest.c: whether a mount may go where destfd (resolved in the root) is: not at or under
+ * /proc, nor on a procfs, but for a new proc (or a bind of a whole procfs: srcfd) at /proc and
+ * runc's few files. 0, or -1 after reporting. */
+int proc_dest_check(int rootfd, int destfd, const char *dest, bool fresh_proc, int srcfd);
+
 /* devices.c */
 int devices_create(const struct spec *s, int rootfd, bool defaults);
 

@@ -1,7 +1,8 @@
-/* The spec's mounts, in order, under the new root: OCI options → mount(2) flags, propagation and
- * data; bind mounts (the destination made as a file or a directory like the source), remounted
- * for their per-mount flags; the "cgroup" type as the container's own view of its cgroups. Every
- * destination is resolved inside the rootfs (paths.c) and mounted through /proc/self/fd/N. */
+/* The spec's mounts, in order, under the new root: OCI options → mount flags, propagation and
+ * data; bind mounts (the destination made as a file or a directory like the source) with their
+ * per-mount flags; the "cgroup" type as the container's own view of its cgroups. Every
+ * destination is resolved inside the rootfs (paths.c), checked against the rules for /proc
+ * (proc-dest.c), and gets a mount made detached and flagged first (detached.c). */
 #include "init.h"
 
 #define DATA_MAX 4096
@@ -141,50 +142,59 @@ static int set_recursive_attrs(int fd, const char *dest, const struct mount_opts
 	return 0;
 }
 
-/* After mounting onto the fd from before the mount (which names what is underneath), an fd of
- * the new mount itself, when the caller needs one (keep) or flags are to be applied. */
-static int reopen(int rootfd, const char *dest, int *out)
+/* The destination of a mount, resolved (and made where missing) inside the root, and checked
+ * against the rules for /proc. Returns an O_PATH fd, or -1. */
+static int destination(int rootfd, const char *dest, enum path_create create, bool fresh_proc, int srcfd)
 {
-	long fd = path_open(rootfd, dest, PATH_EXISTING);
+	long fd = path_open(rootfd, dest, create);
 
 	if (fd < 0)
-		return report_err((int)-fd, "mount %s: reopen", dest);
-	*out = (int)fd;
+		return report_err((int)-fd, "mount %s: destination in the rootfs", dest);
+	if (proc_dest_check(rootfd, (int)fd, dest, fresh_proc, srcfd) < 0) {
+		rt_close((int)fd);
+		return -1;
+	}
+	return (int)fd;
+}
+
+/* Attaches the detached mount mfd onto dest. Returns mfd (now the fd of the attached mount) or,
+ * without keep, 0; -1 on failure (mfd closed). */
+static int attach(int mfd, int destfd, const char *dest, bool keep)
+{
+	long r = attach_mount(mfd, destfd);
+
+	rt_close(destfd);
+	if (r < 0) {
+		rt_close(mfd);
+		return report_err((int)-r, "mount %s: attach", dest);
+	}
+	if (keep)
+		return mfd;
+	rt_close(mfd);
 	return 0;
 }
 
-/* Binds source onto dest inside the root and applies the per-mount flags. Returns 0, or with keep
- * an O_PATH fd of the new mount; -1 on failure. */
+/* Binds source onto dest inside the root, with its per-mount flags set before it is attached.
+ * Returns 0, or with keep the fd of the new mount; -1 on failure. */
 static int bind_onto(const char *source, int rootfd, const char *dest, bool rec, unsigned long flags, bool keep)
 {
 	struct statx st;
-	char p[32];
-	long r;
+	long tree, r;
 	int fd;
 
-	if ((r = rt_statx(AT_FDCWD, source, 0, STATX_TYPE, &st)) < 0)
+	if ((tree = detached_bind(AT_FDCWD, source, rec, flags & MNT_FLAGS_PER_MOUNT)) < 0)
+		return report_err((int)-tree, "mount %s: source %s", dest, source);
+	/* The type of what was cloned, not of what the path names by now. */
+	if ((r = rt_statx((int)tree, "", AT_EMPTY_PATH, STATX_TYPE, &st)) < 0) {
+		rt_close((int)tree);
 		return report_err((int)-r, "mount %s: source %s", dest, source);
-	r = path_open(rootfd, dest, (st.stx_mode & RT_S_IFMT) == RT_S_IFDIR ? PATH_DIR : PATH_FILE);
-	if (r < 0)
-		return report_err((int)-r, "mount %s: destination in the rootfs", dest);
-	fd = (int)r;
-	r = rt_mount(source, fd_path(fd, p), NULL, MS_BIND | (rec ? MS_REC : 0), NULL);
-	rt_close(fd);
-	if (r < 0)
-		return report_err((int)-r, "mount %s: bind %s", dest, source);
-	flags &= MNT_FLAGS_PER_MOUNT;
-	if (!flags && !keep)
-		return 0;
-	if (reopen(rootfd, dest, &fd) < 0)
-		return -1;
-	if (flags && (r = rt_mount(NULL, fd_path(fd, p), NULL, MS_REMOUNT | MS_BIND | flags, NULL)) < 0) {
-		rt_close(fd);
-		return report_err((int)-r, "mount %s: remount bind with its flags", dest);
 	}
-	if (keep)
-		return fd;
-	rt_close(fd);
-	return 0;
+	fd = destination(rootfd, dest, (st.stx_mode & RT_S_IFMT) == RT_S_IFDIR ? PATH_DIR : PATH_FILE, false, (int)tree);
+	if (fd < 0) {
+		rt_close((int)tree);
+		return -1;
+	}
+	return attach((int)tree, fd, dest, keep);
 }
 
 int bind_mount(const char *source, int rootfd, const char *dest, bool rec, unsigned long flags)
@@ -193,24 +203,21 @@ int bind_mount(const char *source, int rootfd, const char *dest, bool rec, unsig
 }
 
 /* A filesystem of its own (proc, tmpfs, devpts, mqueue, sysfs...). Returns 0, or with keep an
- * O_PATH fd of it; -1 on failure. */
+ * fd of it; -1 on failure. */
 static int mount_fs(const char *dest, int rootfd, const char *source, const char *type, const char *data,
 		    unsigned long flags, bool keep)
 {
-	char p[32];
-	long r;
-	int fd;
+	char what[PATH_MAX + 64];
+	int mfd, fd;
 
-	if ((r = path_open(rootfd, dest, PATH_DIR)) < 0)
-		return report_err((int)-r, "mount %s: destination in the rootfs", dest);
-	fd = (int)r;
-	r = rt_mount(source, fd_path(fd, p), type, flags, data && data[0] ? data : NULL);
-	rt_close(fd);
-	if (r < 0)
-		return report_err((int)-r, "mount %s (%s)", dest, type);
-	if (!keep)
-		return 0;
-	return reopen(rootfd, dest, &fd) < 0 ? -1 : fd;
+	rt_format(what, sizeof(what), "mount %s (%s)", dest, type);
+	if ((fd = destination(rootfd, dest, PATH_DIR, rt_streq(type, "proc"), -1)) < 0)
+		return -1;
+	if ((mfd = detached_fs(type, source, data, flags, what)) < 0) {
+		rt_close(fd);
+		return -1;
+	}
+	return attach(mfd, fd, dest, keep);
 }
 
 /* /sys/fs/cgroup: on a v2-only host the container's cgroup dir itself; otherwise a tmpfs with one

@@ -5,6 +5,7 @@
 
 #include "../common/rt.h"
 
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <linux/stat.h>
 
@@ -92,6 +93,35 @@ static inline long rt_pivot_root(const char *new_root, const char *put_old)
 static inline long rt_mount_setattr(int dirfd, const char *path, unsigned flags, struct rt_mount_attr *attr)
 {
 	return rt_syscall6(__NR_mount_setattr, dirfd, (long)path, flags, (long)attr, sizeof(*attr), 0);
+}
+/* The new mount API: a mount made detached (open_tree, fsopen + fsmount) is attached with
+ * move_mount; flags as in <linux/mount.h>. */
+static inline long rt_open_tree(int dirfd, const char *path, unsigned flags)
+{
+	return RT_SYS(__NR_open_tree, dirfd, path, flags, 0, 0);
+}
+static inline long rt_move_mount(int from_dirfd, const char *from, int to_dirfd, const char *to, unsigned flags)
+{
+	return RT_SYS(__NR_move_mount, from_dirfd, from, to_dirfd, to, flags);
+}
+static inline long rt_fsopen(const char *type, unsigned flags) { return RT_SYS(__NR_fsopen, type, flags, 0, 0, 0); }
+static inline long rt_fsconfig(int fd, unsigned cmd, const char *key, const char *value, int aux)
+{
+	return RT_SYS(__NR_fsconfig, fd, cmd, key, value, aux);
+}
+static inline long rt_fsmount(int fd, unsigned flags, unsigned attr_flags)
+{
+	return RT_SYS(__NR_fsmount, fd, flags, attr_flags, 0, 0);
+}
+/* Only f_type is read; the buffer is larger than the kernel's struct statfs on 64-bit arches. */
+struct rt_statfs {
+	long f_type;
+	long rest[15];
+};
+static inline long rt_fstatfs(int fd, struct rt_statfs *st) { return RT_SYS(__NR_fstatfs, fd, st, 0, 0, 0); }
+static inline long rt_readlinkat(int dirfd, const char *path, char *buf, size_t size)
+{
+	return RT_SYS(__NR_readlinkat, dirfd, path, buf, size, 0);
 }
 static inline long rt_execve(const char *path, char *const argv[], char *const envp[])
 {

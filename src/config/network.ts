@@ -24,6 +24,8 @@ export interface NetworkConfig {
 export interface SandboxConfig {
   /** Size of each pod's /dev/shm tmpfs. */
   readonly shmSizeBytes: number;
+  /** Size of the tmpfs holding each pod's hosts, resolv.conf and hostname (containers write to them). */
+  readonly filesSizeBytes: number;
 }
 
 export const DEFAULT_NETWORK_CONFIG: NetworkConfig = Object.freeze({
@@ -36,7 +38,7 @@ export const DEFAULT_NETWORK_CONFIG: NetworkConfig = Object.freeze({
   cniBinDirs: Object.freeze(['/opt/cni/bin', '/usr/lib/cni']),
 });
 
-export const DEFAULT_SANDBOX_CONFIG: SandboxConfig = Object.freeze({ shmSizeBytes: 64 * 1024 * 1024 });
+export const DEFAULT_SANDBOX_CONFIG: SandboxConfig = Object.freeze({ shmSizeBytes: 64 * 1024 * 1024, filesSizeBytes: 1024 * 1024 });
 
 
 export function parseNetworkConfig(raw: unknown): NetworkConfig {
@@ -79,5 +81,6 @@ export function parseSandboxConfig(raw: unknown): SandboxConfig {
   knownKeys('sandbox.', r, Object.keys(DEFAULT_SANDBOX_CONFIG));
   return Object.freeze({
     shmSizeBytes: number('sandbox.shmSizeBytes', r.shmSizeBytes ?? DEFAULT_SANDBOX_CONFIG.shmSizeBytes, 4096, 2 ** 40),
+    filesSizeBytes: number('sandbox.filesSizeBytes', r.filesSizeBytes ?? DEFAULT_SANDBOX_CONFIG.filesSizeBytes, 65536, 2 ** 30),
   });
 }

@@ -4,6 +4,7 @@
 // 2. the CRI mounts followed by the pod's files (/etc/hostname, /etc/hosts, /etc/resolv.conf and
 //    /dev/shm) that no CRI mount replaces, stably sorted by path depth so a parent is mounted
 //    before what lies under it. Each is an rbind with ro|rw and rprivate|rslave|rshared.
+// No CRI mount goes at or under /proc but onto the few files runc allows (checkProcDestination).
 import { posix } from 'node:path';
 import { invalidArgument } from '../core/errors.js';
 import type { ContainerSpecInput, MountInput, OciMount, Propagation } from './types.js';
@@ -31,6 +32,35 @@ export function cleanContainerPath(p: string): string {
   if (c.length > 1 && c.endsWith('/')) c = c.slice(0, -1);
   if (c === '/') throw invalidArgument('a mount over the container\'s / is not allowed');
   return c;
+}
+
+/** The files under /proc that runc lets a mount cover (what lxcfs provides), as exact paths. */
+export const PROC_MOUNT_EXCEPTIONS: readonly string[] = [
+  '/proc/cpuinfo',
+  '/proc/diskstats',
+  '/proc/meminfo',
+  '/proc/stat',
+  '/proc/swaps',
+  '/proc/uptime',
+  '/proc/loadavg',
+  '/proc/slabinfo',
+  '/proc/net/dev',
+  '/proc/sys/kernel/ns_last_pid',
+  '/proc/sys/crypto/fips_enabled',
+];
+
+/**
+ * runc's checkProcMount for a bind: InvalidArgument when `resolved` (a clean container path: the
+ * destination, or where the image's symlinks send it) is /proc or inside it, unless it is one of
+ * PROC_MOUNT_EXCEPTIONS. A bind over /proc/sys or /proc/self/attr would undo the read-only and
+ * masked paths; one over /proc itself would replace the container's own proc.
+ */
+export function checkProcDestination(resolved: string, mount: string): void {
+  const where = resolved === mount ? '' : ` (it resolves to ${resolved} in the image)`;
+  if (resolved === '/proc') throw invalidArgument(`mount ${mount}${where}: a mount over /proc is refused; the container has its own proc`);
+  if (resolved.startsWith('/proc/') && !PROC_MOUNT_EXCEPTIONS.includes(resolved)) {
+    throw invalidArgument(`mount ${mount}${where}: a mount inside /proc is refused; only ${PROC_MOUNT_EXCEPTIONS.join(', ')} may be mounted over`);
+  }
 }
 
 function checkHostPath(m: MountInput): void {
@@ -73,6 +103,7 @@ function podMounts(input: MountsInput): MountInput[] {
 export function buildMounts(input: MountsInput): MountsResult {
   const cri = input.mounts.map((m) => {
     const destination = cleanContainerPath(m.containerPath);
+    checkProcDestination(destination, destination);
     checkHostPath(m);
     if (m.propagation !== undefined && !(m.propagation in PROPAGATION)) {
       throw invalidArgument(`unknown mount propagation ${JSON.stringify(m.propagation)} for ${m.containerPath}`);

@@ -1,8 +1,10 @@
 // Capabilities, devices and masked/read-only paths, as containerd's CRI plugin sets them:
 // the default set of 14 capabilities with CRI add/drop ("ALL" first, then the names); a privileged
-// container gets every capability, every device allowed and no masked or read-only paths.
+// container gets every capability, every device allowed and no masked or read-only paths. "Every
+// capability" is what the node has (skiffd's own bounding set, as containerd takes its own
+// process's): a node without CAP_SYS_RESOURCE cannot give it, and asking for it would fail the start.
 import { posix } from 'node:path';
-import { invalidArgument } from '../core/errors.js';
+import { failedPrecondition, invalidArgument } from '../core/errors.js';
 import type { CapabilitiesInput, ContainerSpecInput, OciCapabilities, OciDevice, OciDeviceRule } from './types.js';
 
 /** Every capability up to CAP_CHECKPOINT_RESTORE (Linux 5.9), in number order. */
@@ -34,26 +36,34 @@ export function capabilityName(c: string): string {
 
 const isAll = (c: string) => c.trim().toUpperCase() === 'ALL';
 
-export function buildCapabilities(caps: CapabilitiesInput | undefined, privileged: boolean): OciCapabilities {
+export function buildCapabilities(
+  caps: CapabilitiesInput | undefined,
+  privileged: boolean,
+  node: readonly string[] = ALL_CAPABILITIES,
+): OciCapabilities {
+  const onNode = (c: string) => node.includes(c);
+  const nodeOrder = ALL_CAPABILITIES.filter(onNode);
+  const given = (field: string, list: readonly string[] | undefined) =>
+    (list ?? []).filter((c) => !isAll(c)).map((c) => {
+      const n = capabilityName(c);
+      if (!onNode(n)) throw failedPrecondition(`capabilities.${field}: ${n} is not in this node's bounding set, so no container here can have it`);
+      return n;
+    });
   let set: string[];
   if (privileged) {
-    set = [...ALL_CAPABILITIES];
+    set = nodeOrder;
   } else {
-    set = [...DEFAULT_CAPABILITIES];
-    const add = caps?.add ?? [];
+    // The defaults the node has (all of them on any ordinary node).
+    set = DEFAULT_CAPABILITIES.filter(onNode);
     const drop = caps?.drop ?? [];
-    if (add.some(isAll)) set = [...ALL_CAPABILITIES];
+    if (caps?.add?.some(isAll)) set = [...nodeOrder];
     if (drop.some(isAll)) set = [];
-    for (const c of add) {
-      if (isAll(c)) continue;
-      const n = capabilityName(c);
-      if (!set.includes(n)) set.push(n);
-    }
+    for (const n of given('add_capabilities', caps?.add)) if (!set.includes(n)) set.push(n);
     const dropped = new Set(drop.filter((c) => !isAll(c)).map(capabilityName));
     set = set.filter((c) => !dropped.has(c));
   }
   const out: OciCapabilities = { bounding: [...set], effective: [...set], permitted: [...set] };
-  const ambient = (caps?.addAmbient ?? []).map(capabilityName);
+  const ambient = given('add_ambient_capabilities', caps?.addAmbient);
   if (ambient.length > 0) {
     // An ambient capability must also be permitted and inheritable, or the kernel refuses it.
     for (const c of ambient) {

@@ -74,11 +74,12 @@ export function buildSpec(input: ContainerSpecInput): OciSpec {
     args,
     env: processEnv(input, user.home),
     cwd: workingDir(input),
-    capabilities: buildCapabilities(input.capabilities, input.privileged),
+    capabilities: buildCapabilities(input.capabilities, input.privileged, input.nodeCapabilities),
     noNewPrivileges: input.noNewPrivileges,
+    // Always set: without it the container would inherit the daemon's own score (deploy/ gives
+    // skiffd -999, so the OOM killer would spare the container as it spares the runtime).
+    oomScoreAdj: oomScoreAdj(input.resources) ?? 0,
   };
-  const adj = oomScoreAdj(input.resources);
-  if (adj !== undefined) process.oomScoreAdj = adj;
 
   const { mounts, rootfsPropagation } = buildMounts(input);
   const { devices, rules } = buildDevices(input);

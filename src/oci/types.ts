@@ -124,6 +124,8 @@ export interface ContainerSpecInput extends UserInput {
   readonly readonlyRootfs: boolean;
   readonly noNewPrivileges: boolean;
   readonly capabilities?: CapabilitiesInput;
+  /** What "ALL" and privileged mean: the capabilities the node can give (skiffd's bounding set). Default: all. */
+  readonly nodeCapabilities?: readonly string[];
   /** Passed through (kubelet sends the defaults); dropped for privileged containers. */
   readonly maskedPaths?: readonly string[];
   readonly readonlyPaths?: readonly string[];

@@ -4,7 +4,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PodResources } from '../../cgroups/types.js';
-import type { DeviceInput, NamespaceChoice, OciCapabilities, PidNamespaceChoice } from '../../oci/types.js';
+import type { DeviceInput, NamespaceChoice, PidNamespaceChoice } from '../../oci/types.js';
 import { failedPrecondition, invalidArgument, notFound } from '../errors.js';
 import { ALL_CAPABILITIES } from '../../oci/security.js';
 import type { ExitStatus } from '../../runtime/executor.js';
@@ -59,23 +59,18 @@ export async function ensureHostPath(p: string): Promise<void> {
 }
 
 
+let nodeCaps: readonly string[] | undefined;
+
 /**
- * What "all capabilities" means for a privileged container: those in the daemon's own bounding
- * set, as containerd does (this VM's daemon lacks CAP_SYS_RESOURCE, and asking for it fails).
+ * The capabilities this node can give a container: those in the daemon's own bounding set, as
+ * containerd takes its process's (this VM's daemon lacks CAP_SYS_RESOURCE, and asking for it
+ * fails the start). Read once: a process's bounding set only ever shrinks, and skiffd's does not.
  */
-export function limitToHostCapabilities(caps: OciCapabilities | undefined): OciCapabilities | undefined {
-  if (!caps) return caps;
-  const status = readFileSync('/proc/self/status', 'utf8');
-  const mask = BigInt(`0x${/^CapBnd:\s+([0-9a-f]+)$/m.exec(status)?.[1] ?? '0'}`);
-  const have = new Set(ALL_CAPABILITIES.filter((_c, i) => (mask >> BigInt(i)) & 1n));
-  const keep = (list: readonly string[]) => list.filter((c) => have.has(c));
-  return {
-    bounding: keep(caps.bounding),
-    effective: keep(caps.effective),
-    permitted: keep(caps.permitted),
-    ...(caps.inheritable ? { inheritable: keep(caps.inheritable) } : {}),
-    ...(caps.ambient ? { ambient: keep(caps.ambient) } : {}),
-  };
+export function nodeCapabilities(): readonly string[] {
+  if (nodeCaps) return nodeCaps;
+  const mask = BigInt(`0x${/^CapBnd:\s+([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0'}`);
+  nodeCaps = ALL_CAPABILITIES.filter((_c, i) => (mask >> BigInt(i)) & 1n);
+  return nodeCaps;
 }
 
 /** A CRI device, looked up on the host: its type and numbers go into the spec. */

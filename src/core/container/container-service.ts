@@ -25,8 +25,9 @@ import type { NsMode, SandboxRecord } from '../sandbox/types.js';
 import type { ContainerExecutor } from '../../runtime/executor.js';
 import { ContainerExec } from './container-exec.js';
 import type { ContainerMount, ContainerRecord, ContainerState } from './types.js';
-import { cgroupResources, choice, pidChoice, ensureHostPath, exited, hostDevice, hostDevices, limitToHostCapabilities, readInRootfs } from './container-parts.js';
+import { cgroupResources, choice, pidChoice, ensureHostPath, exited, hostDevice, hostDevices, nodeCapabilities, readInRootfs } from './container-parts.js';
 import { isSameProcess } from '../../util/proc-stat.js';
+import { checkBindDestinations } from './mount-destinations.js';
 import { appArmorFor, nodeAppArmor, type AppArmorHost, type AppArmorRequest } from './apparmor.js';
 import { containerSeccomp, type SeccompRequest } from './seccomp.js';
 import { SeccompCache } from '../../seccomp/cache.js';
@@ -205,7 +206,9 @@ export class ContainerService implements LayerUsers {
       if (existing && this.byId.has(existing)) return this.byId.get(existing) as ContainerRecord;
       const view = this.d.images.find(input.image);
       if (!view) throw notFound(`image ${JSON.stringify(input.image)} not found: pull it first`);
-      return this.createIn(ctx, pod, input, view.record, key, apparmor.profile);
+      // In the same tick as the look-up: a RemoveImage's collection cannot come in between.
+      const release = this.d.images.leaseLayers(view.record, `container ${input.name}`);
+      return this.createIn(ctx, pod, input, view.record, key, apparmor.profile).finally(release);
     });
   }
 
@@ -252,6 +255,7 @@ export class ContainerService implements LayerUsers {
           cgroup: this.d.cgroups.version === 2,
         },
         devices,
+        nodeCapabilities: nodeCapabilities(),
         podFilesDir: pod.filesDir,
         shmPath: pod.shmPath ?? '/dev/shm',
         cgroupsPath: cgroupPath,
@@ -266,7 +270,7 @@ export class ContainerService implements LayerUsers {
       };
       const stop = resolveStopSignal(specInput);
       const spec = buildSpec(specInput);
-      if (input.cri.privileged) spec.process.capabilities = limitToHostCapabilities(spec.process.capabilities);
+      checkBindDestinations(rootfs.target, spec.mounts);
       if (apparmorProfile) spec.process.apparmorProfile = apparmorProfile;
       const user = resolveUser(specInput, specInput.etcPasswd, specInput.etcGroup);
       const seccomp = containerSeccomp(this.seccomp, input.seccomp, {

@@ -60,7 +60,7 @@ export class ImageService {
   /** Record changes (retag, untag, delete + GC) happen one at a time. */
   private readonly mutations = new KeyedMutex<'images'>();
   private readonly pinned: ReadonlySet<string>;
-  /** Blobs and layers of installs in progress, which garbage collection must not take. */
+  /** Blobs and layers of installs and container creations in progress, which GC must not take. */
   private readonly leases = new Map<symbol, ReadonlySet<string>>();
   private layerUsers: LayerUsers | undefined;
   /** Bytes of layers downloaded by successful pulls since start (the daemon's metrics). */
@@ -231,6 +231,17 @@ export class ImageService {
     } finally {
       this.leases.delete(lease);
     }
+  }
+
+  /**
+   * Keeps garbage collection off the layers of `record` until the returned release is called: for
+   * a CreateContainer between finding its image and having its record (from then on layersInUse
+   * covers it). A RemoveImage meanwhile untags and deletes the image record, but its layers stay.
+   */
+  leaseLayers(record: ImageRecord, what: string): () => void {
+    const lease = Symbol(what);
+    this.leases.set(lease, new Set(record.layers.map((l) => l.chainId)));
+    return () => void this.leases.delete(lease);
   }
 
   /** Manifest, index and config go to the content store too, so GC and import see one model. */

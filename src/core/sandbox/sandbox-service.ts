@@ -7,7 +7,7 @@ import type { CgroupDriver } from '../../cgroups/types.js';
 import { childCgroupPath, podCgroupPath, resolveCgroupParent } from '../../cgroups/cgroup-path.js';
 import { addProcess } from '../../cgroups/add-process.js';
 import { pinPodNamespaces, unpinPodNamespaces } from '../../namespaces/pin.js';
-import { mountPodShm, unmountPodShm } from '../../namespaces/pod-shm.js';
+import { mountPodFilesDir, mountPodShm, unmountPodFilesDir, unmountPodShm } from '../../namespaces/pod-shm.js';
 import { unpinNamespace } from '../../namespaces/unpin-one.js';
 import { isInitAlive } from '../../namespaces/pid-init.js';
 import { validatePodSysctls } from '../../namespaces/sysctls.js';
@@ -16,7 +16,7 @@ import type { HelperRunner } from '../../runtime/helper-exec.js';
 import type { RecordStore } from '../../state/record-store.js';
 import { CleanupStack } from '../cleanup-stack.js';
 import type { OpContext } from '../context.js';
-import { invalidArgument, notFound, toSkiffError } from '../errors.js';
+import { hasErrno, invalidArgument, notFound, SkiffError, toSkiffError } from '../errors.js';
 import { newSandboxId, type SandboxId } from '../ids.js';
 import { findByIdOrPrefix } from '../find-by-id.js';
 import { KeyedMutex } from '../keyed-mutex.js';
@@ -28,6 +28,7 @@ export interface SandboxServiceDeps {
   readonly nsDir: string;
   readonly sandboxesDir: string;
   readonly shmSizeBytes: number;
+  readonly filesSizeBytes: number;
   readonly helpers: HelperRunner;
   readonly cgroups: CgroupDriver;
   readonly network: PodNetwork;
@@ -169,12 +170,16 @@ export class SandboxService {
       step('network');
 
       const filesDir = join(dir, 'files');
-      await mkdir(filesDir, { recursive: true, mode: 0o755 });
+      mountPodFilesDir(filesDir, this.d.filesSizeBytes);
+      stack.push(`files of ${id}`, () => unmountPodFilesDir(filesDir));
       await writePodFiles(c, filesDir, {
         hostname: spec.hostname,
         podIPs: network ? [network.ip] : [],
         ...(spec.dns ? { dns: spec.dns } : {}),
         hostNetwork: hostNet,
+      }).catch((e: unknown) => {
+        const why = `the pod's hosts and resolv.conf do not fit in sandbox.filesSizeBytes (${this.d.filesSizeBytes} bytes)`;
+        throw hasErrno(e, 'ENOSPC') ? new SkiffError('ResourceExhausted', why, { cause: e }) : e;
       });
       step('files');
 
@@ -257,6 +262,7 @@ export class SandboxService {
       await beforeRemove?.(r);
       await unpinPodNamespaces(ctx, r.ns);
       if (r.shmPath) unmountPodShm(r.shmPath);
+      unmountPodFilesDir(r.filesDir);
       await this.d.cgroups.remove(ctx, r.cgroupPath, { recursive: true });
       await rm(join(this.d.sandboxesDir, r.id), { recursive: true, force: true });
       await this.d.records.delete(r.id);

@@ -31,11 +31,14 @@ const PROPAGATION_ENUM = {
   rshared: MountPropagation.PROPAGATION_BIDIRECTIONAL,
 } as const;
 
-/** The container's share of the pod's conversion, plus what only a process has: oom_score_adj. */
+/**
+ * The container's share of the pod's conversion, plus what only a process has: oom_score_adj.
+ * proto3 cannot tell 0 from unset, so, as containerd does, a resources message sets it, 0 too:
+ * kubelet means 0, and the container must not inherit the daemon's own value instead.
+ */
 export function toContainerResources(r: LinuxContainerResources | undefined) {
   if (!r) return undefined;
-  const cgroup = toPodResources(r) ?? {};
-  return r.oomScoreAdj === 0n ? cgroup : { ...cgroup, oomScoreAdj: Number(r.oomScoreAdj) };
+  return { ...toPodResources(r), oomScoreAdj: Number(r.oomScoreAdj) };
 }
 
 /** CRI Signal enum → "SIGTERM"; RUNTIME_DEFAULT → undefined (the image's or SIGTERM). */

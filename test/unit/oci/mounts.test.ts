@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { isKind } from '../../../src/core/errors.js';
-import { buildMounts, cleanContainerPath, DEFAULT_MOUNTS } from '../../../src/oci/mounts.js';
+import { buildMounts, checkProcDestination, cleanContainerPath, DEFAULT_MOUNTS } from '../../../src/oci/mounts.js';
 import type { MountInput } from '../../../src/oci/types.js';
 import { thrown } from '../../support/thrown.js';
 
@@ -185,5 +185,24 @@ describe('oci/mounts', function () {
       );
       expect(isKind(e, 'InvalidArgument')).to.equal(true);
     });
+  });
+
+  it('refuses a CRI mount at or inside /proc, naming it, but for runc\'s exceptions', function () {
+    const at = (containerPath: string) => ({ containerPath, hostPath: '/srv/x', readonly: false });
+    for (const p of ['/proc', '/proc/', '/proc/sys', '/proc/sys/kernel/core_pattern', '/proc/self/attr/exec', '/proc/1/root', '/proc/net']) {
+      const e = thrown(() => build([at(p)]));
+      expect(isKind(e, 'InvalidArgument'), p).to.equal(true);
+      expect((e as Error).message, p).to.match(new RegExp(`^mount ${p.replace(/\/$/, '')}: a mount (over|inside) /proc is refused`));
+    }
+    for (const p of ['/proc/cpuinfo', '/proc/meminfo', '/proc/net/dev', '/proc/uptime', '/procfs', '/host/proc/sys']) {
+      expect(dests(build([at(p)])), p).to.include(p);
+    }
+  });
+
+  it('names where a symlink sent the mount when the resolved path is refused', function () {
+    const e = thrown(() => checkProcDestination('/proc/sys', '/etc/sysctl'));
+    expect(isKind(e, 'InvalidArgument')).to.equal(true);
+    expect((e as Error).message).to.match(/^mount \/etc\/sysctl \(it resolves to \/proc\/sys in the image\): a mount inside \/proc is refused; only \/proc\/cpuinfo, /);
+    expect(() => checkProcDestination('/proc/cpuinfo', '/etc/cpu')).to.not.throw();
   });
 });

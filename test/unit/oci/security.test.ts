@@ -63,6 +63,24 @@ describe('oci/security', function () {
       });
     });
 
+    it('takes ALL and privileged to mean what the node has, and refuses a capability it lacks', function () {
+      // A node like the 2-core VM: everything but CAP_SYS_RESOURCE in skiffd's bounding set.
+      const node = ALL_CAPABILITIES.filter((c) => c !== 'CAP_SYS_RESOURCE');
+      const all = buildCapabilities({ add: ['ALL'] }, false, node);
+      expect(all.bounding).to.deep.equal(node);
+      expect(all.effective).to.deep.equal(node);
+      expect(buildCapabilities({ add: ['ALL'], drop: ['SYS_ADMIN'] }, false, node).permitted).to.deep.equal(node.filter((c) => c !== 'CAP_SYS_ADMIN'));
+      expect(buildCapabilities(undefined, true, node).bounding).to.deep.equal(node);
+      expect(buildCapabilities({ drop: ['ALL'], add: ['NET_ADMIN'] }, false, node).effective).to.deep.equal(['CAP_NET_ADMIN']);
+      for (const caps of [{ add: ['SYS_RESOURCE'] }, { drop: ['ALL'], addAmbient: ['CAP_SYS_RESOURCE'] }]) {
+        const e = thrown(() => buildCapabilities(caps, false, node));
+        expect(isKind(e, 'FailedPrecondition')).to.equal(true);
+        expect((e as Error).message).to.match(/^capabilities\.add_(ambient_)?capabilities: CAP_SYS_RESOURCE is not in this node's bounding set/);
+      }
+      // The defaults a node lacks are left out rather than failing every container.
+      expect(buildCapabilities(undefined, false, node.filter((c) => c !== 'CAP_MKNOD')).bounding).to.not.include('CAP_MKNOD');
+    });
+
     it('rejects unknown names', function () {
       expect(isKind(thrown(() => capabilityName('FLY')), 'InvalidArgument')).to.equal(true);
       expect(isKind(thrown(() => buildCapabilities({ add: ['CAP_FLY'] }, false)), 'InvalidArgument')).to.equal(true);

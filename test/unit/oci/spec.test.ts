@@ -66,6 +66,8 @@ describe('oci/spec', function () {
       cwd: '/',
       capabilities: { bounding: DEFAULT_CAPABILITIES, effective: DEFAULT_CAPABILITIES, permitted: DEFAULT_CAPABILITIES },
       noNewPrivileges: false,
+      // Not inherited from the daemon when the CRI gives none.
+      oomScoreAdj: 0,
     });
     expect(s.linux).to.deep.equal({
       namespaces: [

@@ -452,6 +452,8 @@ describe('skiff-monitor', function () {
       [['--id', 'a', '--exit-file', '/x/e', '--log-path', '/x/l/', '--', 'true'], /--log-path \/x\/l\/: not a file path/],
       [['--id', 'a', '--exit-file', '/x/e', '--log-path', '/x/l', '--oom-score-adj', '-1001', '--', 'true'], /not an integer from -1000 to 1000/],
       [['--id', 'a', '--id', 'b'], /--id given twice/],
+      [['--id', 'a', '--exit-file', '/x/e', '--log-path', '/x/l', '--executor-fd', '2', '--', 'true'], /--executor-fd 2: not an fd from 3 to 1023/],
+      [['--id', 'a', '--exit-file', '/x/e', '--log-path', '/x/l', '--attach-fd', '5', '--executor-fd', '5', '--', 'true'], /are both 5/],
       [['--id', 'a', '--exit-file', '/x/e', '--log-path', '/x/l', '--attach-socket', `/${'s'.repeat(120)}`, '--', 'true'], /longer than 107 bytes/],
     ];
     for (const [argv, re] of cases) {

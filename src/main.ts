@@ -115,7 +115,8 @@ export async function main(argv: string[]): Promise<number> {
     }
 
     const ctx = backgroundContext(log, 30_000);
-    const helpers = new HelperRunner();
+    // Every helper runs from a sealed in-memory copy made now (runtime/helper-images.ts).
+    const helpers = HelperRunner.sealed();
     const host = await probeHost(ctx, helpers);
     const runtime = new RuntimeInfo(
       config,

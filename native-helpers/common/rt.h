@@ -172,6 +172,21 @@ bool rt_parse_u64(const char *s, uint64_t *out);
 __attribute__((format(printf, 3, 4))) size_t rt_format(char *buf, size_t size, const char *fmt, ...);
 const char *rt_strerror(int err);
 
+/* conceal.c (helpers that enter a container include it): what other processes see of this one.
+ * rt_conceal makes the process non-dumpable until its next execve and names it `comm`. */
+long rt_conceal(const char *comm);
+/* The argv strings, [start, start + len): what /proc/<pid>/cmdline shows. */
+struct rt_args {
+	char *start;
+	size_t len;
+};
+/* Finds the area; -EINVAL when the strings are not laid out back to back as the kernel does. */
+long rt_args_find(int argc, char **argv, struct rt_args *a);
+/* Copies the strings to fresh memory and points argv there, so the area can be overwritten. */
+long rt_args_move(int argc, char **argv, const struct rt_args *a);
+/* Overwrites the area: cmdline then reads `title` alone. */
+void rt_args_retitle(const struct rt_args *a, const char *title);
+
 /* One line "[skiff-pinns:e] <message>" on stderr; returns -1 for `return report(...)`. */
 __attribute__((format(printf, 1, 2))) int report(const char *fmt, ...);
 /* The same with ": <strerror(err)>" appended; err is a positive errno. Returns -1. */

@@ -3,3 +3,5 @@
  * Makefile builds each helper from its own directory's *.c files, so the one copy is included here
  * instead of duplicated. */
 #include "../common/rt.c"
+/* What the helper shows of itself to containers: non-dumpable, no host path in its cmdline. */
+#include "../common/conceal.c"

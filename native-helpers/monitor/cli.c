@@ -76,6 +76,16 @@ static bool *flag_slot(struct options *o, const char *name)
 	return NULL;
 }
 
+/* Options that name an fd inherited from the daemon. */
+static int *fd_slot(struct options *o, const char *name)
+{
+	if (rt_streq(name, "--attach-fd"))
+		return &o->attach_fd;
+	if (rt_streq(name, "--executor-fd"))
+		return &o->executor_fd;
+	return NULL;
+}
+
 static int check(struct options *o)
 {
 	int bad = 0;
@@ -97,6 +107,8 @@ static int check(struct options *o)
 		bad |= check_file_path("--attach-socket", o->attach_socket, UNIX_PATH_MAX);
 	if (o->oom_cgroup && o->oom_cgroup[0] != '/')
 		bad |= report("--oom-cgroup %s: not an absolute path", o->oom_cgroup);
+	if (o->attach_fd >= 0 && o->attach_fd == o->executor_fd)
+		bad |= report("--attach-fd and --executor-fd are both %d", o->attach_fd);
 	if (!o->argv || !o->argv[0])
 		bad |= report("no executor: expected -- EXECUTOR-ARGV...");
 	else if (!o->argv[0][0])
@@ -108,11 +120,12 @@ int parse_options(int argc, char **argv, struct options *o)
 {
 	bool seen_adj = false;
 
-	*o = (struct options){ .attach_fd = -1 };
+	*o = (struct options){ .attach_fd = -1, .executor_fd = -1 };
 	for (int i = 1; i < argc; i++) {
 		const char *name = argv[i];
 		const char **value;
 		bool *flag;
+		int *fd = NULL;
 
 		if (rt_streq(name, "--")) {
 			o->argv = argv + i + 1;
@@ -125,14 +138,14 @@ int parse_options(int argc, char **argv, struct options *o)
 			continue;
 		}
 		value = value_slot(o, name);
-		if (!value && !rt_streq(name, "--oom-score-adj") && !rt_streq(name, "--attach-fd"))
+		if (!value && !rt_streq(name, "--oom-score-adj") && !(fd = fd_slot(o, name)))
 			return report("unknown option %s", name);
 		if (i + 1 >= argc)
 			return report("%s needs a value", name);
-		if (rt_streq(name, "--attach-fd")) {
-			if (o->attach_fd >= 0)
+		if (fd) {
+			if (*fd >= 0)
 				return report("%s given twice", name);
-			if (!parse_int(argv[++i], 3, 1023, &o->attach_fd))
+			if (!parse_int(argv[++i], 3, 1023, fd))
 				return report("%s %s: not an fd from 3 to 1023", name, argv[i]);
 			continue;
 		}

@@ -98,27 +98,39 @@ static int run_monitor(const struct options *o, struct setup *s, char **envp)
 	return watch_container(o, &w);
 }
 
-static long close_inherited(int keep)
+/* Closes every fd above 2 but `a` and `b` (-1: none). */
+static long close_inherited(int a, int b)
 {
+	int keep[2] = { a < b ? a : b, a < b ? b : a };
+	unsigned from = 3;
 	long r;
 
-	if (keep < 0)
-		return rt_close_range(3, ~0U);
-	r = keep > 3 ? rt_close_range(3, (unsigned)keep - 1) : 0;
-	return r < 0 ? r : rt_close_range((unsigned)keep + 1, ~0U);
+	for (int i = 0; i < 2; i++) {
+		if (keep[i] < 0)
+			continue;
+		if ((unsigned)keep[i] > from && (r = rt_close_range(from, (unsigned)keep[i] - 1)) < 0)
+			return r;
+		from = (unsigned)keep[i] + 1;
+	}
+	return rt_close_range(from, ~0U);
 }
 
 int main(int argc, char **argv, char **envp)
 {
 	struct options o;
 	struct setup s;
-	long r;
+	/* The monitor is the container's parent, and its clone() child shares its memory until the
+	 * executor's exec: nobody without CAP_SYS_PTRACE gets at its /proc/<pid>/exe or fds. Named,
+	 * since started through an fd the kernel would call it by the fd's number. */
+	long r = rt_conceal("skiff-monitor");
 
+	if (r < 0)
+		return report_err((int)-r, "prctl PR_SET_DUMPABLE / PR_SET_NAME"), EXIT_FAILURE_GENERIC;
 	if (parse_options(argc, argv, &o) < 0)
 		return EXIT_USAGE;
-	/* Nothing of the daemon's but stdio (and the --attach-fd it handed over): a leaked fd would
-	 * stay open as long as the container. */
-	r = close_inherited(o.attach_fd);
+	/* Nothing of the daemon's but stdio (and the --attach-fd and --executor-fd it handed over):
+	 * a leaked fd would stay open as long as the container. */
+	r = close_inherited(o.attach_fd, o.executor_fd);
 	if (r < 0)
 		return report_err((int)-r, "closing inherited fds"), EXIT_FAILURE_GENERIC;
 	if (setup_prepare(&o, &s) < 0)

@@ -31,6 +31,7 @@ struct options {
 	const char *log_path;
 	const char *attach_socket; /* NULL: none */
 	int attach_fd;             /* -1: none */
+	int executor_fd;           /* -1: none; else the executor is exec'd from this sealed file */
 	const char *oom_cgroup;    /* NULL: no OOM detection */
 	bool stdin_pipe;
 	bool tty;
@@ -49,6 +50,7 @@ struct setup {
 	int out_r, out_w;       /* stdout pipe, or pty master / slave with --tty */
 	int err_r, err_w;       /* stderr pipe; none with --tty */
 	int in_r, in_w;         /* stdin pipe with --stdin (no tty); in_r is /dev/null otherwise */
+	int exec_fd;            /* --executor-fd moved above fd 3, close-on-exec; -1: none */
 	unsigned old_umask;
 	bool oom_score_changed;
 	int old_oom_score_adj;

@@ -4,3 +4,5 @@
  * The Makefile builds each helper from its own directory's *.c files, so the one copy is included
  * here instead of duplicated (skiff-init does the same). */
 #include "../common/rt.c"
+/* What the helper shows of itself to containers: non-dumpable, no host path in its cmdline. */
+#include "../common/conceal.c"

@@ -66,12 +66,37 @@ static int make_pty(struct setup *s)
 	return set_nonblock(s->out_r);
 }
 
+/* --executor-fd: only a file nobody can write may become the executor, so the monitor checks the
+ * seals the daemon put on its copy (a memfd sealed against writes, growth and shrinking) rather
+ * than trust it. The fd is moved above fd 3, where spawn.c puts the sync pipe, and is
+ * close-on-exec: the executor runs from it but does not inherit it. */
+static int executor_fd_prepare(int fd, struct setup *s)
+{
+	const long needed = F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK;
+	long seals = sys_fcntl(fd, F_GET_SEALS, 0);
+	long r;
+
+	if (seals < 0)
+		return report_err((int)-seals, "--executor-fd %d: not a sealed file", fd);
+	if ((seals & needed) != needed)
+		return report("--executor-fd %d: the file can still be written (seals 0x%lx)", fd, (unsigned long)seals);
+	r = sys_fcntl(fd, F_DUPFD_CLOEXEC, 4);
+	if (r < 0)
+		return report_err((int)-r, "--executor-fd %d: dup", fd);
+	s->exec_fd = (int)r;
+	rt_close(fd);
+	return 0;
+}
+
 int setup_prepare(const struct options *o, struct setup *s)
 {
 	long r;
 
-	*s = (struct setup){ .null_fd = -1, .out_r = -1, .out_w = -1, .err_r = -1, .err_w = -1, .in_r = -1, .in_w = -1 };
+	*s = (struct setup){ .null_fd = -1, .out_r = -1, .out_w = -1, .err_r = -1, .err_w = -1, .in_r = -1, .in_w = -1,
+			     .exec_fd = -1 };
 	if (ensure_std_fds() < 0)
+		return -1;
+	if (o->executor_fd >= 0 && executor_fd_prepare(o->executor_fd, s) < 0)
 		return -1;
 	/* Log 0640, exit file 0640, attach socket 0750; the container gets the daemon's umask back. */
 	s->old_umask = (unsigned)sys_umask(027);

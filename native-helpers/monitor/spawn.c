@@ -154,6 +154,8 @@ __attribute__((noreturn)) static void child_main(void *arg)
 	if (p->sync_w >= 0)
 		env[n++] = "SKIFF_SYNC_FD=3";
 	env[n] = NULL;
+	if (s->exec_fd >= 0)
+		child_fail(p->status_w, ST_EXEC, sys_execveat_fd(s->exec_fd, p->o->argv, env));
 	child_fail(p->status_w, ST_EXEC, exec_search(p->o->argv, env));
 }
 
@@ -362,6 +364,8 @@ int spawn_container(const struct options *o, const struct setup *s, char **envp,
 		close_if(s->in_r);
 	close_if(status[1]);
 	close_if(sync[1]);
+	/* The executor runs from it now, or never will: its image stays alive while mapped. */
+	close_if(s->exec_fd);
 	r = exec_result(o, status[0]);
 	rt_close(status[0]);
 	if (r == 0 && o->exec_sync)

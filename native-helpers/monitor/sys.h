@@ -52,6 +52,11 @@ static inline long sys_execve(const char *path, char *const argv[], char *const 
 {
 	return RT_SYS(__NR_execve, path, argv, envp, 0, 0);
 }
+/* The file open at `fd` itself (AT_EMPTY_PATH): a sealed copy of the executor. */
+static inline long sys_execveat_fd(int fd, char *const argv[], char *const envp[])
+{
+	return RT_SYS(__NR_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
+}
 static inline long sys_getppid(void) { return RT_SYS(__NR_getppid, 0, 0, 0, 0, 0); }
 static inline long sys_umask(unsigned mask) { return RT_SYS(__NR_umask, mask, 0, 0, 0, 0); }
 static inline long sys_fcntl(int fd, int cmd, long arg) { return RT_SYS(__NR_fcntl, fd, cmd, arg, 0, 0); }

@@ -32,9 +32,15 @@ __attribute__((noreturn)) static void init_loop(void)
 }
 
 /* Runs in the child; reports on the stderr it inherited until it swaps it for /dev/null. */
-__attribute__((noreturn)) static void init_main(int sync_fd)
+__attribute__((noreturn)) static void init_main(int sync_fd, const struct rt_args *args)
 {
 	long null, r;
+
+	/* pid 1 of the pod, visible to all its containers for the pod's life: its cmdline shows no
+	 * host path (the helper's location, the pod's dir), like containerd's "/pause". It is not
+	 * dumpable either (inherited from skiff-pinns' main), so a container cannot open its
+	 * /proc/1/exe. */
+	rt_args_retitle(args, "skiff-pod-init");
 
 	if ((r = rt_setsid()) < 0) {
 		report_err((int)-r, "pid init: setsid");
@@ -71,7 +77,7 @@ __attribute__((noreturn)) static void init_main(int sync_fd)
 /* Forks the init (pid 1 of the namespace unshared before). Returns its pid as this (the host's)
  * pid namespace sees it, or -1; *sync_fd then gets the pipe pid_init_ready() waits on, so the
  * caller can pin the namespace while the child is still setting itself up. */
-int pid_init_start(int *sync_fd)
+int pid_init_start(int *sync_fd, const struct rt_args *args)
 {
 	uint64_t old;
 	int fds[2];
@@ -88,7 +94,7 @@ int pid_init_start(int *sync_fd)
 	pid = rt_fork();
 	if (pid == 0) {
 		rt_close(fds[0]);
-		init_main(fds[1]);
+		init_main(fds[1], args);
 	}
 	/* Restoring a mask sigprocmask just returned cannot fail; closing a pipe end has nothing to
 	 * flush. Neither result is worth a branch. */

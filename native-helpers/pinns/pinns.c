@@ -139,10 +139,9 @@ static int configure(const struct options *o)
 	return EXIT_OK;
 }
 
-static int pin(const struct options *o, struct pin_undo *u)
+static int pin(const struct options *o, struct pin_undo *u, const struct rt_args *args)
 {
 	uint64_t start_time = 0;
-	char ns_file[64];
 	bool pinned;
 	int pid, sync_fd;
 	long r;
@@ -160,13 +159,14 @@ static int pin(const struct options *o, struct pin_undo *u)
 			return report_err((int)-r, "write stdout");
 		return 0;
 	}
-	pid = pid_init_start(&sync_fd);
+	pid = pid_init_start(&sync_fd, args);
 	if (pid < 0)
 		return -1;
 	u->init_pid = pid;
-	/* The namespace and the start time exist from the fork on: pin while the init sets up. */
-	rt_format(ns_file, sizeof(ns_file), "/proc/%d/ns/pid", pid);
-	pinned = pin_ns(u, ns_file, "pid") == 0 && proc_start_time(pid, &start_time) == 0;
+	/* The namespace and the start time exist from the fork on: pin while the init sets up. Our
+	 * own pid_for_children is the init's namespace, and needs no ptrace access to the init,
+	 * which is not dumpable (a process without CAP_SYS_PTRACE could not open its ns files). */
+	pinned = pin_ns(u, "/proc/self/ns/pid_for_children", "pid") == 0 && proc_start_time(pid, &start_time) == 0;
 	if (pid_init_ready(sync_fd) < 0 || !pinned)
 		return -1;
 	if ((r = answer("{\"pid\":%d,\"startTime\":%llu}\n", pid, (unsigned long long)start_time)) < 0)
@@ -178,14 +178,20 @@ int main(int argc, char **argv)
 {
 	static struct options opts;
 	static struct pin_undo undo;
+	struct rt_args args;
+	long r;
 	int status;
 
+	/* Before anything: the pod's init is forked from this process and keeps what it is
+	 * (../common/conceal.c). */
+	if ((r = rt_conceal("skiff-pinns")) < 0 || (r = rt_args_find(argc, argv, &args)) < 0)
+		return report_err((int)-r, "conceal the helper"), EXIT_FAILURE_GENERIC;
 	if (parse_args(argc, argv, &opts) < 0 || validate(&opts) < 0)
 		return EXIT_USAGE;
 	status = configure(&opts);
 	if (status != EXIT_OK)
 		return status;
-	if (pin(&opts, &undo) < 0) {
+	if (pin(&opts, &undo, &args) < 0) {
 		pin_undo_all(&undo);
 		return EXIT_FAILURE_GENERIC;
 	}

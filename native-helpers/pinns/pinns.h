@@ -41,7 +41,7 @@ int sysctl_parse(const char *arg, struct sysctl *out);
 int sysctl_write(const struct sysctl *s);
 
 /* pid-init.c */
-int pid_init_start(int *sync_fd);
+int pid_init_start(int *sync_fd, const struct rt_args *args);
 int pid_init_ready(int sync_fd);
 int proc_start_time(int pid, uint64_t *out);
 

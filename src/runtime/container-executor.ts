@@ -21,6 +21,7 @@ export class BuiltinExecutor extends MonitoredExecutor {
   }
 
   start(ctx: OpContext, req: StartRequest): Promise<Started> {
+    const init = this.helpers.program('init');
     return startMonitor(ctx, this.helpers, {
       id: req.id,
       exitFile: req.exitFile,
@@ -32,14 +33,20 @@ export class BuiltinExecutor extends MonitoredExecutor {
       execSync: true,
       ...(req.oomCgroup ? { oomCgroup: req.oomCgroup } : {}),
       ...(req.attachSocket ? { attachSocket: req.attachSocket } : {}),
-      executor: [this.helpers.path('init'), 'run', '--bundle', req.bundleDir, ...this.cgroupArgs(req.cgroupProcs)],
+      executor: [init.argv0, 'run', '--bundle', req.bundleDir, ...this.cgroupArgs(req.cgroupProcs)],
+      // The monitor starts skiff-init from the daemon's sealed copy, never from the host's file.
+      ...(init.fd !== undefined ? { executorFd: init.fd } : {}),
     });
+  }
+
+  protected override execImage(): number | undefined {
+    return this.helpers.program('init').fd;
   }
 
   /** skiff-init enters the container; with a terminal on stdin the command gets it as its own. */
   protected execArgv(req: ExecSessionRequest['target']): string[] {
     return [
-      this.helpers.path('init'),
+      this.helpers.program('init').argv0,
       'exec',
       '--pid',
       String(req.pid),
@@ -62,6 +69,7 @@ export class BuiltinExecutor extends MonitoredExecutor {
 
   async exec(ctx: OpContext, req: ExecRequest): Promise<ExecResult> {
     const r = await runProcess(ctx, this.execArgv(req), {
+      executable: this.helpers.program('init').file,
       ...(req.timeoutMs > 0 ? { timeoutMs: req.timeoutMs } : {}),
       maxOutputBytes: req.maxOutputBytes,
     });

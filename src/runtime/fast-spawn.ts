@@ -25,6 +25,8 @@ export interface CaptureOptions {
   readonly maxOutputBytes?: number;
   /** Our fds the child gets as its fd `as` (3 and up). */
   readonly inherit?: readonly { readonly fd: number; readonly as: number }[];
+  /** The child's argv[0] when `file` is not its name (a sealed helper's /proc/self/fd/N). */
+  readonly argv0?: string;
 }
 
 type Exit = { code: number | null; signal: number | null };
@@ -97,7 +99,8 @@ function feed(fd: number, input: string | Buffer): void {
 }
 
 /**
- * Runs `file` (a bare name is looked up in PATH) with exactly `env`, and collects its output.
+ * Runs `file` (a bare name is looked up in PATH) with exactly `env`, and collects its output;
+ * its argv[0] is `opts.argv0`, or `file`.
  * Aborting `ctx` or passing `timeoutMs` kills the child's process group (a program's own children
  * too); the result then rejects with the abort reason or DeadlineExceeded.
  */
@@ -108,9 +111,10 @@ export async function runCaptured(
   env: readonly string[],
   opts: CaptureOptions = {},
 ): Promise<Captured> {
-  if (ctx.signal.aborted) throw abortError(ctx.signal, file);
+  const name = opts.argv0 ?? file;
+  if (ctx.signal.aborted) throw abortError(ctx.signal, name);
   countSpawn();
-  const child = spawnPiped(file, [file, ...args], env, {
+  const child = spawnPiped(file, [name, ...args], env, {
     stdin: opts.input !== undefined,
     ...(opts.inherit ? { inherit: opts.inherit } : {}),
   });
@@ -124,10 +128,10 @@ export async function runCaptured(
       // Gone already.
     }
   };
-  const onAbort = () => kill(abortError(ctx.signal, file));
+  const onAbort = () => kill(abortError(ctx.signal, name));
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   const ms = opts.timeoutMs;
-  const timer = ms === undefined ? undefined : setTimeout(() => kill(new SkiffError('DeadlineExceeded', `${file}: no answer after ${ms} ms, killed`)), ms);
+  const timer = ms === undefined ? undefined : setTimeout(() => kill(new SkiffError('DeadlineExceeded', `${name}: no answer after ${ms} ms, killed`)), ms);
   const max = opts.maxOutputBytes ?? Number.MAX_SAFE_INTEGER;
   try {
     const [out, err, exit] = await Promise.all([drain(child.stdout, max), drain(child.stderr, max), exitOf(child.pid)]);

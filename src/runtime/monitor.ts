@@ -35,6 +35,11 @@ export interface MonitorOptions {
   readonly execSync?: boolean;
   /** The executor's argv, e.g. [skiff-init, 'run', '--bundle', dir]. */
   readonly executor: readonly string[];
+  /**
+   * A sealed copy of the executor (HelperProgram.fd): the monitor execs that, and executor[0]
+   * only names it. Without it executor[0] is a path, or a name looked up in PATH.
+   */
+  readonly executorFd?: number;
 }
 
 export interface MonitorStarted {
@@ -60,6 +65,8 @@ const RFC3339_NANO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1
 const EXECUTOR_USAGE = 2;
 /** Where the launcher finds the attach client handed over (opts.attachFd). */
 const ATTACH_FD = 3;
+/** Where it finds the executor's sealed image (opts.executorFd). */
+const EXECUTOR_FD = 4;
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
@@ -98,6 +105,7 @@ export function monitorArgs(opts: MonitorOptions): string[] {
   const args = ['--id', opts.id, '--exit-file', opts.exitFile, '--log-path', opts.logPath];
   if (opts.attachSocket !== undefined) args.push('--attach-socket', opts.attachSocket);
   if (opts.attachFd !== undefined) args.push('--attach-fd', String(ATTACH_FD));
+  if (opts.executorFd !== undefined) args.push('--executor-fd', String(EXECUTOR_FD));
   if (opts.stdin) args.push('--stdin');
   if (opts.tty) args.push('--tty');
   if (opts.oomCgroup !== undefined) args.push('--oom-cgroup', opts.oomCgroup);
@@ -151,13 +159,18 @@ function failWith(e: SkiffError): never {
  * the launcher; the monitor then kills the container, since nobody learnt its pid.
  */
 export async function startMonitor(ctx: OpContext, helpers: HelperRunner, opts: MonitorOptions): Promise<MonitorStarted> {
-  const bin = helpers.path('monitor');
+  const { file, argv0: bin } = helpers.program('monitor');
+  const inherit = [
+    ...(opts.attachFd !== undefined ? [{ fd: opts.attachFd, as: ATTACH_FD }] : []),
+    ...(opts.executorFd !== undefined ? [{ fd: opts.executorFd, as: EXECUTOR_FD }] : []),
+  ];
   let r;
   try {
     // posix_spawn (fast-spawn.ts): the executor inherits only PATH; the container's own
     // environment comes from its spec.
-    r = await runCaptured(ctx, bin, monitorArgs(opts), [`PATH=${process.env.PATH ?? DEFAULT_PATH}`], {
-      ...(opts.attachFd !== undefined ? { inherit: [{ fd: opts.attachFd, as: ATTACH_FD }] } : {}),
+    r = await runCaptured(ctx, file, monitorArgs(opts), [`PATH=${process.env.PATH ?? DEFAULT_PATH}`], {
+      argv0: bin,
+      ...(inherit.length ? { inherit } : {}),
     });
   } catch (e) {
     if (hasErrno(e, 'ENOENT')) throw unavailable(`helper ${bin} is missing: run "npm run build"`, e);

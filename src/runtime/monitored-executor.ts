@@ -26,6 +26,10 @@ export abstract class MonitoredExecutor implements ContainerExecutor {
   abstract exec(ctx: OpContext, req: ExecRequest): Promise<ExecResult>;
   /** The argv that runs the command inside the running container. */
   protected abstract execArgv(req: ExecSessionRequest['target'], tty: boolean): string[];
+  /** A sealed image the monitor execs instead of looking execArgv's argv[0] up (MonitorOptions.executorFd). */
+  protected execImage(): number | undefined {
+    return undefined;
+  }
 
   /**
    * The command runs under a monitor of its own (pty or pipes, like a container), which takes our
@@ -34,6 +38,7 @@ export abstract class MonitoredExecutor implements ContainerExecutor {
    */
   async execSession(ctx: OpContext, req: ExecSessionRequest): Promise<ExecSession> {
     const argv = this.execArgv(req.target, req.tty);
+    const image = this.execImage();
     const [ours, theirs] = socketPair();
     let started;
     try {
@@ -45,6 +50,7 @@ export abstract class MonitoredExecutor implements ContainerExecutor {
         tty: req.tty,
         attachFd: theirs,
         executor: argv,
+        ...(image !== undefined ? { executorFd: image } : {}),
       });
     } catch (e) {
       closeSync(ours);

@@ -13,6 +13,8 @@ export interface RunOptions {
   readonly timeoutMs?: number;
   /** Per stream; bytes past it are read and dropped so the child never blocks on a full pipe. */
   readonly maxOutputBytes?: number;
+  /** The file to execute when argv[0] only names the program (a sealed helper's /proc/self/fd/N). */
+  readonly executable?: string;
 }
 
 export interface RunResult {
@@ -41,7 +43,8 @@ export async function runProcess(ctx: OpContext, argv: readonly string[], opts: 
     .filter((kv): kv is [string, string] => kv[1] !== undefined)
     .map(([k, v]) => `${k}=${v}`);
   try {
-    return await runCaptured(ctx, file, args, env, {
+    return await runCaptured(ctx, opts.executable ?? file, args, env, {
+      ...(opts.executable !== undefined ? { argv0: file } : {}),
       ...(opts.stdin !== undefined ? { input: opts.stdin } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
       maxOutputBytes: opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,

@@ -4,14 +4,20 @@
 import { expect } from 'chai';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import {
+  chmodSync,
+  closeSync,
+  constants,
   copyFileSync,
   existsSync,
   mkdirSync,
+  openSync,
   readFileSync,
   readlinkSync,
   rmdirSync,
+  statSync,
   symlinkSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -363,6 +369,43 @@ describe('skiff-init', function () {
     expect(await failed.sync).to.equal('');
     expect(f.code).to.equal(127);
     expect(f.stderr).to.match(/^\[skiff-init:e\] exec no-such-command: executable file not found in \$PATH[^\n]*\n$/);
+  });
+
+  it('is not dumpable and shows no host path in its cmdline from its start to its execve', async function () {
+    // Run as uid 65534, so that /proc/<pid>/status shows whether it is dumpable: the files of a
+    // non-dumpable process belong to root. It blocks opening config.json, a FIFO, before its work.
+    const dir = join(base, `bundle${++n}`);
+    mkdirSync(dir, { mode: 0o755 });
+    chmodSync(dir, 0o755);
+    chmodSync(base, 0o755);
+    await execFileP('mkfifo', ['-m', '0666', join(dir, 'config.json')]);
+    const asNobody = ['--reuid=65534', '--regid=65534', '--clear-groups', '--'];
+    const child = spawn('setpriv', [...asNobody, bin, 'run', '--bundle', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    running.push(child);
+    const done = finish(child);
+    const pid = child.pid ?? 0;
+    await until(() => readFileSync(`/proc/${pid}/cmdline`, 'latin1') === 'skiff-init\0', 5000, 'skiff-init to retitle itself');
+    expect(readFileSync(`/proc/${pid}/status`, 'utf8')).to.match(/\nUid:\t65534\t/);
+    expect(statSync(`/proc/${pid}/status`).uid, 'the owner of /proc/<pid>/status').to.equal(0);
+    expect(readFileSync(`/proc/${pid}/comm`, 'utf8')).to.equal('skiff-init\n');
+    // A process of the same uid (and no capability) cannot open its exe; it can a dumpable one's.
+    const peek = (target: number) => execFileP('setpriv', [...asNobody, 'readlink', '-v', `/proc/${target}/exe`]).then(
+      (r) => r.stdout,
+      (e: { stderr: string }) => e.stderr,
+    );
+    expect(await peek(pid)).to.match(/Permission denied/);
+    const dumpable = spawn('setpriv', [...asNobody, '/bin/sleep', '30'], { stdio: 'ignore' });
+    running.push(dumpable);
+    await until(() => readFileSync(`/proc/${dumpable.pid}/comm`, 'utf8') === 'sleep\n', 5000, 'sleep to run');
+    expect(await peek(dumpable.pid ?? 0)).to.match(/sleep/);
+    // Unblocked, it fails on the JSON and exits.
+    const fifo = openSync(join(dir, 'config.json'), constants.O_WRONLY | constants.O_NONBLOCK);
+    writeSync(fifo, '{');
+    closeSync(fifo);
+    expect((await done).stderr).to.match(/^\[skiff-init:e\] .*config.json/);
+    // After the container's own execve it is dumpable again, as any process (uid 1000 here).
+    const { pid: container } = await background(baseSpec(['sleep', '30']));
+    expect(statSync(`/proc/${container}/status`).uid).to.equal(1000);
   });
 
   it('decodes JSON escapes, \\u and surrogate pairs included', async function () {

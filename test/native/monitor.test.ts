@@ -4,7 +4,7 @@
 // OOM detection, and what it costs (RSS, time to the answer).
 import { expect } from 'chai';
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, readdirSync, readFileSync, readlinkSync, renameSync, watch, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, watch, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
 import { connect, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,7 @@ import { backgroundContext } from '../../src/core/context.js';
 import { SkiffError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { socketPair } from '../../src/sys/socket-calls.js';
+import { sealedCopy } from '../../src/sys/memfd-calls.js';
 
 const run = promisify(execFile);
 const bin = join(DEFAULT_HELPER_DIR, 'skiff-monitor');
@@ -452,6 +453,8 @@ describe('skiff-monitor', function () {
       [['--id', 'a', '--exit-file', '/x/e', '--log-path', '/x/l/', '--', 'true'], /--log-path \/x\/l\/: not a file path/],
       [['--id', 'a', '--exit-file', '/x/e', '--log-path', '/x/l', '--oom-score-adj', '-1001', '--', 'true'], /not an integer from -1000 to 1000/],
       [['--id', 'a', '--id', 'b'], /--id given twice/],
+      [['--id', 'a', '--exit-file', '/x/e', '--log-path', '/x/l', '--executor-fd', '2', '--', 'true'], /--executor-fd 2: not an fd from 3 to 1023/],
+      [['--id', 'a', '--exit-file', '/x/e', '--log-path', '/x/l', '--attach-fd', '5', '--executor-fd', '5', '--', 'true'], /are both 5/],
       [['--id', 'a', '--exit-file', '/x/e', '--log-path', '/x/l', '--attach-socket', `/${'s'.repeat(120)}`, '--', 'true'], /longer than 107 bytes/],
     ];
     for (const [argv, re] of cases) {
@@ -553,6 +556,48 @@ describe('skiff-monitor', function () {
     expect(stdout.subarray(0, 6).toString()).to.equal('first\n');
     expect(stdout.subarray(stdout.length - 5).toString()).to.equal('last\n');
     expect(await exitOf(id)).to.include({ exitCode: 0 });
+  });
+
+  it('runs from a sealed copy and execs its executor from the sealed image given as --executor-fd, never a writable one', async function () {
+    const ctx = backgroundContext(silentLogger(), 10000);
+    const helpers = HelperRunner.sealed(DEFAULT_HELPER_DIR, ['monitor']);
+    const image = sealedCopy('skiff-test-sh', readFileSync('/bin/busybox'), 64);
+    const id = fresh();
+    try {
+      const s = await startMonitor(ctx, helpers, {
+        id,
+        exitFile: exitFile(id),
+        logPath: logFile(id),
+        executorFd: image,
+        // argv[0] only names the applet: the file is the image.
+        executor: ['sh', '-c', 'echo started; while :; do sleep 1; done'],
+      });
+      started.push(s);
+      expect(readlinkSync(`/proc/${s.monitorPid}/exe`)).to.equal('/memfd:skiff-monitor (deleted)');
+      expect(readFileSync(`/proc/${s.monitorPid}/cmdline`, 'latin1')).to.match(/^skiff-monitor\0--id\0/);
+      expect(readFileSync(`/proc/${s.monitorPid}/comm`, 'utf8')).to.equal('skiff-monitor\n');
+      expect(readlinkSync(`/proc/${s.pid}/exe`)).to.equal('/memfd:skiff-test-sh (deleted)');
+      // Neither keeps the image open: the monitor let go of it once the executor ran.
+      for (const pid of [s.monitorPid, s.pid]) {
+        for (const fd of readdirSync(`/proc/${pid}/fd`)) expect(readlinkSync(`/proc/${pid}/fd/${fd}`)).to.not.include('memfd:');
+      }
+      await until(() => existsSync(logFile(id)) && readFileSync(logFile(id), 'utf8').includes('started'), 5000, 'output');
+    } finally {
+      closeSync(image);
+    }
+    const bad = fresh();
+    const plain = openSync('/bin/busybox', 'r');
+    try {
+      const e = await startMonitor(ctx, helpers, { id: bad, exitFile: exitFile(bad), logPath: logFile(bad), executorFd: plain, executor: ['sh'] }).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      expect(e).to.be.instanceOf(SkiffError);
+      expect((e as SkiffError).message).to.match(/--executor-fd 4: not a sealed file/);
+      expect(existsSync(logFile(bad)), 'nothing started').to.equal(false);
+    } finally {
+      closeSync(plain);
+    }
   });
 
   it('serves attach: output frames from the moment a client connects, stdin frames, stdin close', async function () {

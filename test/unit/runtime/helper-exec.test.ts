@@ -1,0 +1,73 @@
+// HelperRunner: the daemon's helpers run from sealed copies taken once, so a change to the files
+// on disk (or through a container's handle on one) never reaches a helper already sealed.
+import { expect } from 'chai';
+import { copyFileSync, readdirSync, readlinkSync, renameSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HelperRunner } from '../../../src/runtime/helper-exec.js';
+import { backgroundContext } from '../../../src/core/context.js';
+import { SkiffError } from '../../../src/core/errors.js';
+import { silentLogger } from '../../../src/log/logger.js';
+
+const ctx = () => backgroundContext(silentLogger(), 5000);
+
+describe('runtime/helper-exec', function () {
+  let dir: string;
+
+  beforeEach(async function () {
+    dir = await mkdtemp(join(tmpdir(), 'skiff-helpers-'));
+    copyFileSync('/bin/echo', join(dir, 'skiff-echo'));
+  });
+
+  afterEach(async function () {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs a sealed helper from the copy it took, under its bare name, whatever the file on disk becomes', async function () {
+    const helpers = HelperRunner.sealed(dir, ['echo']);
+    const p = helpers.program('echo');
+    expect(p.argv0).to.equal('skiff-echo');
+    expect(p.file).to.equal(`/proc/self/fd/${p.fd}`);
+    expect(p.fd).to.be.at.least(64);
+    expect(readlinkSync(p.file)).to.equal('/memfd:skiff-echo (deleted)');
+    expect((await helpers.run(ctx(), 'echo', ['hello'])).stdout).to.equal('hello\n');
+    copyFileSync('/bin/false', join(dir, 'replacement'));
+    renameSync(join(dir, 'replacement'), join(dir, 'skiff-echo'));
+    expect((await helpers.run(ctx(), 'echo', ['still the copy'])).stdout).to.equal('still the copy\n');
+    // From disk, the same name now runs the replacement.
+    const e = await new HelperRunner(dir).run(ctx(), 'echo', ['x']).catch((x: unknown) => x);
+    expect(e).to.be.instanceOf(SkiffError);
+    expect((e as SkiffError).message).to.match(/exit status 1/);
+  });
+
+  it('runs an unsealed helper from its file, with the path as argv[0]', function () {
+    expect(new HelperRunner(dir).program('echo')).to.deep.equal({ file: join(dir, 'skiff-echo'), argv0: join(dir, 'skiff-echo') });
+  });
+
+  it('never falls back to the file for a helper it did not seal', function () {
+    const helpers = HelperRunner.sealed(dir, ['echo']);
+    let e: unknown;
+    try {
+      helpers.program('init');
+    } catch (x) {
+      e = x;
+    }
+    expect(e).to.be.instanceOf(SkiffError);
+    expect((e as SkiffError).kind).to.equal('Internal');
+  });
+
+  it('is Unavailable when a helper is missing, and keeps no copy of the others open', function () {
+    const before = readdirSync('/proc/self/fd').length;
+    let e: unknown;
+    try {
+      HelperRunner.sealed(dir, ['echo', 'missing']);
+    } catch (x) {
+      e = x;
+    }
+    expect(e).to.be.instanceOf(SkiffError);
+    expect((e as SkiffError).kind).to.equal('Unavailable');
+    expect((e as SkiffError).message).to.match(/skiff-missing is missing/);
+    expect(readdirSync('/proc/self/fd').length).to.equal(before);
+  });
+});

@@ -25,7 +25,7 @@ import type { NsMode, SandboxRecord } from '../sandbox/types.js';
 import type { ContainerExecutor } from '../../runtime/executor.js';
 import { ContainerExec } from './container-exec.js';
 import type { ContainerMount, ContainerRecord, ContainerState } from './types.js';
-import { cgroupResources, choice, pidChoice, ensureHostPath, exited, hostDevice, hostDevices, nodeCapabilities, readInRootfs } from './container-parts.js';
+import { cgroupResources, choice, pidChoice, ensureHostPath, exited, hostDevice, hostDevices, nodeCapabilities, readImageFile } from './container-parts.js';
 import { isSameProcess } from '../../util/proc-stat.js';
 import { checkBindDestinations } from './mount-destinations.js';
 import { appArmorFor, nodeAppArmor, type AppArmorHost, type AppArmorRequest } from './apparmor.js';
@@ -243,8 +243,8 @@ export class ContainerService implements LayerUsers {
       const specInput: ContainerSpecInput = {
         ...input.cri,
         image: image.config,
-        etcPasswd: readInRootfs(rootfs.target, 'etc/passwd'),
-        etcGroup: readInRootfs(rootfs.target, 'etc/group'),
+        etcPasswd: await readImageFile(log, rootfs.target, 'etc/passwd'),
+        etcGroup: await readImageFile(log, rootfs.target, 'etc/group'),
         hostname: pod.spec.hostname,
         namespaces: {
           network: choice(pod.ns.net, pod.spec.namespaces.network),

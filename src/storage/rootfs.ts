@@ -31,6 +31,8 @@ export function overlayData(lowerDirs: readonly string[], dirs: RootfsDirs): str
 
 export function mountRootfs(lowerDirs: readonly string[], dirs: RootfsDirs): void {
   const data = overlayData(lowerDirs, dirs);
+  // The container's own dir is root's alone; upper keeps 0755, as it becomes the mode of "/".
+  mkdirSync(dirname(dirs.upper), { recursive: true, mode: 0o700 });
   for (const d of [dirs.target, dirs.upper, dirs.work]) mkdirSync(d, { recursive: true, mode: 0o755 });
   mount('overlay', dirs.target, 'overlay', 0, data);
 }

@@ -10,7 +10,7 @@ import { buildSpec, stopSignal as resolveStopSignal } from '../../oci/spec.js';
 import { resolveUser } from '../../oci/user.js';
 import { criSignalKey } from '../../oci/signals.js';
 import type { ContainerSpecInput } from '../../oci/types.js';
-import { removeRootfs, mountRootfs, rootfsDirs } from '../../storage/rootfs.js';
+import { removeRootfs, mountRootfs, removeTree, rootfsDirs } from '../../storage/rootfs.js';
 import type { LayerStore } from '../../storage/layers/layer-store.js';
 import type { RecordStore } from '../../state/record-store.js';
 import { CleanupStack } from '../cleanup-stack.js';
@@ -153,7 +153,7 @@ export class ContainerService implements LayerUsers {
     await mkdir(this.d.writableDir, { recursive: true, mode: 0o711 });
     for (const name of await readdir(this.d.writableDir)) {
       if (!this.byId.has(name as ContainerId)) {
-        await rm(join(this.d.writableDir, name), { recursive: true, force: true });
+        await removeTree(join(this.d.writableDir, name));
         ctx.log.info('removed the writable layer of a container that no longer exists', { container: name });
       }
     }
@@ -457,7 +457,7 @@ export class ContainerService implements LayerUsers {
       const r = this.byId.get(found.id);
       if (!r) return;
       await this.executorFor(r.runtimeHandler).cleanup?.(ctx, r.id);
-      removeRootfs(rootfsDirs(join(this.d.writableDir, r.id), join(r.dir, 'bundle', 'rootfs')));
+      await removeRootfs(rootfsDirs(join(this.d.writableDir, r.id), join(r.dir, 'bundle', 'rootfs')));
       await this.d.cgroups.remove(ctx, r.cgroupPath, { recursive: true });
       await rm(r.dir, { recursive: true, force: true });
       await rm(this.exitFile(r.id), { force: true });

@@ -1,7 +1,6 @@
 // `skiffd images import FILE`: hands the archive to the running daemon over its socket (so its
 // in-memory store sees the images at once), or, when no daemon runs, imports directly while
 // holding the daemon's lock so that none can start meanwhile.
-import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { AdminClient, type ImportImagesResponse } from './generated/skiff/v1/admin.js';
@@ -12,6 +11,7 @@ import { createLogger } from './log/logger.js';
 import { realSys } from './sys/index.js';
 import { Paths } from './state/paths.js';
 import { acquireDaemonLock } from './state/daemon-lock.js';
+import { privateDirs, securePrivateDirs } from './state/private-dirs.js';
 import { backgroundContext } from './core/context.js';
 import { isSkiffError } from './core/errors.js';
 import { openImageService } from './compose.js';
@@ -64,8 +64,7 @@ export async function imagesCommand(argv: string[]): Promise<number> {
     if (answer === 'no-daemon') {
       const log = createLogger({ level: config.logLevel, format: config.logFormat });
       const sys = realSys();
-      await mkdir(config.root, { recursive: true, mode: 0o711 });
-      await mkdir(config.state, { recursive: true, mode: 0o711 });
+      await securePrivateDirs(privateDirs(paths), log);
       const lock = acquireDaemonLock(sys, paths.lockFile);
       try {
         const { images: svc } = await openImageService(config, paths, log, sys);

@@ -1,6 +1,6 @@
 // Composition root: flags → config → logger → lock → host probe → services → gRPC; signals.
 // Nothing else wires modules together, so every dependency is visible here.
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { ConfigError } from './config/schema.js';
 import { loadConfig } from './config/load.js';
 import { fatal, parseCli, UsageError, USAGE } from './cli.js';
@@ -8,6 +8,7 @@ import { createLogger } from './log/logger.js';
 import { realSys } from './sys/index.js';
 import { Paths } from './state/paths.js';
 import { acquireDaemonLock, type DaemonLock } from './state/daemon-lock.js';
+import { privateDirs, securePrivateDirs } from './state/private-dirs.js';
 import { RecordStore } from './state/record-store.js';
 import { HelperRunner } from './runtime/helper-exec.js';
 import { probeHost } from './runtime/host-info.js';
@@ -103,8 +104,7 @@ export async function main(argv: string[]): Promise<number> {
   // (or right after "skiffd started" is read) is kept and acted on once the server runs.
   const signals = new SignalLatch();
   try {
-    await mkdir(config.root, { recursive: true, mode: 0o711 });
-    await mkdir(config.state, { recursive: true, mode: 0o711 });
+    await securePrivateDirs(privateDirs(paths), log);
     lock = acquireDaemonLock(sys, paths.lockFile);
     // Before any host state changes (bridge, iptables): a socket someone else serves stops us here,
     // and so does a metrics address that is taken.

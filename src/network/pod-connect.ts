@@ -30,12 +30,15 @@ function connectFd(fd: number, host: string, port: number): Promise<net.Socket> 
   });
 }
 
+/** Where to dial: the host's namespace is named, never a default a missing path falls back to. */
+export type DialNamespace = { readonly host: true } | { readonly netnsPath: string };
+
 /**
- * Connects to 127.0.0.1:<port>, then [::1]:<port>, in the namespace at `netnsPath` (the host's
- * when undefined: a host-network pod), as containerd dials "localhost" there.
+ * Connects to 127.0.0.1:<port>, then [::1]:<port>, in the pod's network namespace (or, for a
+ * host-network pod, the host's), as containerd dials "localhost" there.
  */
-export async function connectInPod(netnsPath: string | undefined, port: number): Promise<net.Socket> {
-  const make = (family: 4 | 6) => (netnsPath ? withNetns(netnsPath, () => tcpSocket(family)) : tcpSocket(family));
+export async function connectInPod(where: DialNamespace, port: number): Promise<net.Socket> {
+  const make = (family: 4 | 6) => ('host' in where ? tcpSocket(family) : withNetns(where.netnsPath, () => tcpSocket(family)));
   let first: unknown;
   for (const [family, host] of [[4, '127.0.0.1'], [6, '::1']] as const) {
     let fd: number;

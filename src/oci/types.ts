@@ -101,6 +101,12 @@ export interface UserInput {
   readonly image: Pick<ImageProcessConfig, 'user'>;
 }
 
+/**
+ * A file of the image: its text; undefined when it is missing; or why it cannot be used (a FIFO,
+ * a device, too big…), which reads after the file's path.
+ */
+export type ImageFile = string | undefined | { readonly unusable: string };
+
 export interface ContainerSpecInput extends UserInput {
   readonly image: ImageProcessConfig;
 
@@ -115,9 +121,9 @@ export interface ContainerSpecInput extends UserInput {
   readonly workingDir: string;
   /** A pty: process.terminal and TERM=xterm. */
   readonly tty: boolean;
-  /** The text of the container's /etc/passwd and /etc/group; undefined when the file is missing. */
-  readonly etcPasswd?: string;
-  readonly etcGroup?: string;
+  /** The container's /etc/passwd and /etc/group as the daemon could read them. */
+  readonly etcPasswd?: ImageFile;
+  readonly etcGroup?: ImageFile;
 
   // --- security
   readonly privileged: boolean;

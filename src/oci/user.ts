@@ -6,8 +6,11 @@
 // - "user:group" → each part a number or a name (user name from passwd, group name from group).
 // - supplementary groups: the primary gid, the /etc/group groups listing the user's name, and
 //   CRI supplemental_groups; deduplicated and sorted.
-import { invalidArgument } from '../core/errors.js';
-import type { UserInput } from './types.js';
+// A file the daemon could not use (a FIFO, a device, too big: see storage/rootfs-file.ts) counts
+// as missing, as a missing file does for containerd, unless a name must be looked up in it:
+// then the container cannot be made as asked, and the error names the file and why.
+import { failedPrecondition, invalidArgument } from '../core/errors.js';
+import type { ImageFile, UserInput } from './types.js';
 
 export interface PasswdEntry {
   readonly name: string;
@@ -101,10 +104,20 @@ function criUserString(input: UserInput): string | undefined {
   return group === undefined ? user : `${user}:${group}`;
 }
 
-/** Resolves the process user; throws InvalidArgument for unknown names and malformed strings. */
-export function resolveUser(input: UserInput, passwd: string | undefined, group: string | undefined): ResolvedUser {
-  const users = parsePasswd(passwd);
-  const groups = parseGroup(group);
+const textOf = (f: ImageFile): string | undefined => (typeof f === 'object' ? undefined : f);
+
+/** Throws when a name must be looked up in a file that could not be used. */
+function needFile(f: ImageFile, path: string, what: string): void {
+  if (typeof f === 'object') throw failedPrecondition(`cannot look up ${what}: the image's ${path} ${f.unusable}`);
+}
+
+/**
+ * Resolves the process user; throws InvalidArgument for unknown names and malformed strings,
+ * FailedPrecondition for a name that must be looked up in an unusable file.
+ */
+export function resolveUser(input: UserInput, passwd: ImageFile, group: ImageFile): ResolvedUser {
+  const users = parsePasswd(textOf(passwd));
+  const groups = parseGroup(textOf(group));
   const userstr = criUserString(input) ?? input.image.user;
 
   let uid = 0;
@@ -120,6 +133,7 @@ export function resolveUser(input: UserInput, passwd: string | undefined, group:
       entry = users.find((u) => u.uid === uid);
     } else {
       if (DIGITS.test(userPart)) throw invalidArgument(`uid ${userPart} is out of range`);
+      needFile(passwd, '/etc/passwd', `user ${userPart}`);
       entry = users.find((u) => u.name === userPart);
       if (!entry) throw invalidArgument(`user ${userPart} not found in /etc/passwd`);
       uid = entry.uid;
@@ -132,6 +146,7 @@ export function resolveUser(input: UserInput, passwd: string | undefined, group:
         gid = numericGid;
       } else {
         if (DIGITS.test(groupPart)) throw invalidArgument(`gid ${groupPart} is out of range`);
+        needFile(group, '/etc/group', `group ${groupPart}`);
         const g = groups.find((x) => x.name === groupPart);
         if (!g) throw invalidArgument(`group ${groupPart} not found in /etc/group`);
         gid = g.gid;

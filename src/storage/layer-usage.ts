@@ -8,10 +8,26 @@
 // after every `entriesPerSlice` entries. Like `du -x`: symlinks are counted, never followed;
 // directories on another device (a mount inside the tree) are skipped; a hard-linked file counts
 // once.
-import type { Stats } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+//
+// The tree belongs to a running container, which can swap a directory for a symlink at any
+// moment: each directory is opened with openat2 beneath the layer's root with no symlink and no
+// mount crossing allowed, and is listed and its entries lstat'ed through that fd
+// (/proc/self/fd/N/name), so a swap between the lstat and the listing is never followed onto
+// the host. Directories are read as streams: one with a million entries is never one array.
+import { closeSync, fstat, type Stats } from 'node:fs';
+import { lstat, opendir } from 'node:fs/promises';
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import {
+  AT_FDCWD,
+  O_DIRECTORY,
+  O_NOFOLLOW,
+  O_RDONLY,
+  RESOLVE_BENEATH,
+  RESOLVE_NO_SYMLINKS,
+  RESOLVE_NO_XDEV,
+  openat2,
+} from '../sys/openat2-calls.js';
 
 export interface LayerUsage {
   /** Sum of st_blocks × 512 over the tree: what the files take on disk, not their sizes. */
@@ -152,50 +168,95 @@ export class LayerUsageScanner {
 
   /** The usage of t's tree; undefined when its root is gone. Throws ABANDONED when t is stale. */
   private async measure(id: string, t: Tracked, force: boolean): Promise<LayerUsage | undefined> {
-    const root = await statOrUndefined(t.dir);
-    if (root === undefined) return undefined;
-    let bytes = root.blocks * 512;
-    let inodes = 1;
-    const dev = root.dev;
-    const linked = new Set<number>();
-    const pending = root.isDirectory() ? [t.dir] : [];
-    let budget = this.slice;
-    while (pending.length > 0) {
-      const dir = pending.pop()!;
-      let names: string[];
-      try {
-        names = await readdir(dir);
-      } catch {
-        continue; // removed or unreadable meanwhile: a layer in use changes under us
-      }
-      for (let i = 0; i < names.length; i += this.concurrency) {
-        const batch = names.slice(i, i + this.concurrency).map((n) => join(dir, n));
-        const stats = await Promise.all(batch.map(statOrUndefined));
-        for (let k = 0; k < batch.length; k++) {
-          const st = stats[k];
-          if (st === undefined || st.dev !== dev) continue;
-          if (st.nlink > 1 && !st.isDirectory()) {
-            if (linked.has(st.ino)) continue;
-            linked.add(st.ino);
-          }
-          bytes += st.blocks * 512;
-          inodes++;
-          if (st.isDirectory()) pending.push(batch[k]!);
-        }
-        budget -= batch.length;
-        if (budget <= 0) {
-          budget = this.slice;
-          await (this.pauseMs > 0 ? sleep(this.pauseMs) : yieldToLoop());
-          if (this.tracked.get(id) !== t || (this.stopped && !force)) throw ABANDONED;
-        }
-      }
+    let rootFd: number;
+    try {
+      rootFd = await openat2(AT_FDCWD, t.dir, O_RDONLY | O_DIRECTORY, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
     }
-    return {
-      usedBytes: BigInt(bytes),
-      inodesUsed: BigInt(inodes),
-      timestampNs: BigInt(Date.now()) * 1_000_000n,
-    };
+    try {
+      const root = await fstatAsync(rootFd);
+      let bytes = root.blocks * 512;
+      let inodes = 1;
+      const dev = root.dev;
+      const linked = new Set<number>();
+      // Paths relative to the root; "" is the root itself.
+      const pending = [''];
+      let budget = this.slice;
+      while (pending.length > 0) {
+        const rel = pending.pop()!;
+        const dirFd = rel === '' ? rootFd : await openBeneath(rootFd, rel);
+        if (dirFd === undefined) continue; // removed, or swapped for a symlink: not ours to walk
+        try {
+          const names = await listing(fdPath(dirFd));
+          if (!names) continue; // removed or unreadable meanwhile: a layer in use changes under us
+          let batch: string[] = [];
+          const flush = async () => {
+            const stats = await Promise.all(batch.map((n) => statOrUndefined(`${fdPath(dirFd)}/${n}`)));
+            for (let k = 0; k < batch.length; k++) {
+              const st = stats[k];
+              if (st === undefined || st.dev !== dev) continue;
+              if (st.nlink > 1 && !st.isDirectory()) {
+                if (linked.has(st.ino)) continue;
+                linked.add(st.ino);
+              }
+              bytes += st.blocks * 512;
+              inodes++;
+              if (st.isDirectory()) pending.push(rel === '' ? batch[k]! : `${rel}/${batch[k]!}`);
+            }
+            budget -= batch.length;
+            batch = [];
+            if (budget <= 0) {
+              budget = this.slice;
+              await (this.pauseMs > 0 ? sleep(this.pauseMs) : yieldToLoop());
+              if (this.tracked.get(id) !== t || (this.stopped && !force)) throw ABANDONED;
+            }
+          };
+          for await (const name of names) {
+            batch.push(name);
+            if (batch.length >= this.concurrency) await flush();
+          }
+          if (batch.length > 0) await flush();
+        } finally {
+          if (dirFd !== rootFd) closeSync(dirFd);
+        }
+      }
+      return {
+        usedBytes: BigInt(bytes),
+        inodesUsed: BigInt(inodes),
+        timestampNs: BigInt(Date.now()) * 1_000_000n,
+      };
+    } finally {
+      closeSync(rootFd);
+    }
   }
+}
+
+const fstatAsync = promisify(fstat);
+const fdPath = (fd: number) => `/proc/self/fd/${fd}`;
+
+/** A directory below the root, reached through directories only (no symlink, no mount). */
+async function openBeneath(rootFd: number, rel: string): Promise<number | undefined> {
+  try {
+    return await openat2(rootFd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The entry names of an open directory, read in small batches; undefined when it cannot be read. */
+async function listing(dirPath: string): Promise<AsyncIterable<string> | undefined> {
+  let dir;
+  try {
+    dir = await opendir(dirPath, { bufferSize: 64 });
+  } catch {
+    return undefined;
+  }
+  return (async function* () {
+    // for-await over the Dir closes it however the loop ends.
+    for await (const entry of dir) yield entry.name;
+  })();
 }
 
 /** lstat, never following a symlink; undefined when the entry vanished or cannot be read. */

@@ -1,10 +1,12 @@
 // Small pieces of the container service that need none of its state: resources for the cgroup,
 // the record after an exit, namespace choices, reading the image's files, process liveness.
-import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PodResources } from '../../cgroups/types.js';
-import type { DeviceInput, NamespaceChoice, PidNamespaceChoice } from '../../oci/types.js';
+import type { Logger } from '../../log/logger.js';
+import type { DeviceInput, ImageFile, NamespaceChoice, PidNamespaceChoice } from '../../oci/types.js';
+import { readRootfsFile } from '../../storage/rootfs-file.js';
 import { failedPrecondition, invalidArgument, notFound } from '../errors.js';
 import { ALL_CAPABILITIES } from '../../oci/security.js';
 import type { ExitStatus } from '../../runtime/executor.js';
@@ -39,18 +41,13 @@ export function choice(path: string | undefined, mode: NsMode): NamespaceChoice 
   return { mode: 'pod', path };
 }
 
-/** A file of the image read without following a symlink the image may have planted. */
-export function readInRootfs(rootfs: string, rel: string): string | undefined {
-  let p = rootfs;
-  for (const part of rel.split('/')) {
-    p = join(p, part);
-    try {
-      if (lstatSync(p).isSymbolicLink()) return undefined;
-    } catch {
-      return undefined;
-    }
-  }
-  return readFileSync(p, 'utf8');
+/** A file of the image (e.g. "etc/passwd"), read as untrusted data: see storage/rootfs-file.ts. */
+export async function readImageFile(log: Logger, rootfs: string, rel: string): Promise<ImageFile> {
+  const f = await readRootfsFile(rootfs, rel);
+  if (f.state === 'read') return f.text;
+  if (f.state === 'absent') return undefined;
+  log.warn('an image file is unusable: it counts as missing unless a name must be looked up in it', { file: `/${rel}`, reason: f.reason });
+  return { unusable: f.reason };
 }
 
 /** containerd creates a missing host path of a bind mount as a directory. */

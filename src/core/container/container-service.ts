@@ -10,7 +10,7 @@ import { buildSpec, stopSignal as resolveStopSignal } from '../../oci/spec.js';
 import { resolveUser } from '../../oci/user.js';
 import { criSignalKey } from '../../oci/signals.js';
 import type { ContainerSpecInput } from '../../oci/types.js';
-import { removeRootfs, mountRootfs, rootfsDirs } from '../../storage/rootfs.js';
+import { removeRootfs, mountRootfs, removeTree, rootfsDirs } from '../../storage/rootfs.js';
 import type { LayerStore } from '../../storage/layers/layer-store.js';
 import type { RecordStore } from '../../state/record-store.js';
 import { CleanupStack } from '../cleanup-stack.js';
@@ -25,7 +25,7 @@ import type { NsMode, SandboxRecord } from '../sandbox/types.js';
 import type { ContainerExecutor } from '../../runtime/executor.js';
 import { ContainerExec } from './container-exec.js';
 import type { ContainerMount, ContainerRecord, ContainerState } from './types.js';
-import { cgroupResources, choice, pidChoice, ensureHostPath, exited, hostDevice, hostDevices, nodeCapabilities, readInRootfs } from './container-parts.js';
+import { cgroupResources, choice, pidChoice, ensureHostPath, exited, hostDevice, hostDevices, nodeCapabilities, readImageFile } from './container-parts.js';
 import { isSameProcess } from '../../util/proc-stat.js';
 import { checkBindDestinations } from './mount-destinations.js';
 import { appArmorFor, nodeAppArmor, type AppArmorHost, type AppArmorRequest } from './apparmor.js';
@@ -153,7 +153,7 @@ export class ContainerService implements LayerUsers {
     await mkdir(this.d.writableDir, { recursive: true, mode: 0o711 });
     for (const name of await readdir(this.d.writableDir)) {
       if (!this.byId.has(name as ContainerId)) {
-        await rm(join(this.d.writableDir, name), { recursive: true, force: true });
+        await removeTree(join(this.d.writableDir, name));
         ctx.log.info('removed the writable layer of a container that no longer exists', { container: name });
       }
     }
@@ -243,8 +243,8 @@ export class ContainerService implements LayerUsers {
       const specInput: ContainerSpecInput = {
         ...input.cri,
         image: image.config,
-        etcPasswd: readInRootfs(rootfs.target, 'etc/passwd'),
-        etcGroup: readInRootfs(rootfs.target, 'etc/group'),
+        etcPasswd: await readImageFile(log, rootfs.target, 'etc/passwd'),
+        etcGroup: await readImageFile(log, rootfs.target, 'etc/group'),
         hostname: pod.spec.hostname,
         namespaces: {
           network: choice(pod.ns.net, pod.spec.namespaces.network),
@@ -457,7 +457,7 @@ export class ContainerService implements LayerUsers {
       const r = this.byId.get(found.id);
       if (!r) return;
       await this.executorFor(r.runtimeHandler).cleanup?.(ctx, r.id);
-      removeRootfs(rootfsDirs(join(this.d.writableDir, r.id), join(r.dir, 'bundle', 'rootfs')));
+      await removeRootfs(rootfsDirs(join(this.d.writableDir, r.id), join(r.dir, 'bundle', 'rootfs')));
       await this.d.cgroups.remove(ctx, r.cgroupPath, { recursive: true });
       await rm(r.dir, { recursive: true, force: true });
       await rm(this.exitFile(r.id), { force: true });

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../log/logger.js';
-import { connectInPod } from '../../network/pod-connect.js';
+import { connectInPod, type DialNamespace } from '../../network/pod-connect.js';
 import { AttachConnection } from '../../runtime/attach-connection.js';
 import type { StreamingServer } from '../../streaming/server.js';
 import type { CommandOutcome, CommandStreams } from '../../streaming/remotecommand/types.js';
@@ -12,6 +12,7 @@ import { backgroundContext } from '../context.js';
 import { failedPrecondition, invalidArgument, toSkiffError } from '../errors.js';
 import type { ContainerService } from '../container/container-service.js';
 import type { SandboxService } from '../sandbox/sandbox-service.js';
+import type { SandboxRecord } from '../sandbox/types.js';
 import { relay } from './relay.js';
 
 export interface StdioRequest {
@@ -139,11 +140,24 @@ export class StreamService {
   }
 
   private async forward(podId: string, port: number, stream: Duplex, gone: AbortSignal): Promise<void> {
-    const pod = this.d.sandboxes.get(podId);
-    const sock = await connectInPod(pod.ns.net, port);
+    const pod = this.d.sandboxes.find(podId);
+    if (!pod) throw failedPrecondition(`pod sandbox ${podId} was removed`);
+    const sock = await connectInPod(dialNamespace(pod), port);
     this.d.log.debug('port-forward connection', { pod: podId, port });
     await joinConnection(stream, sock, gone);
   }
+}
+
+/**
+ * Checked again at each forwarded connection, since a URL outlives the RPC that made it: a pod
+ * stopped meanwhile has no network namespace any more, and its connections are refused rather
+ * than dialled in the host's (as containerd refuses them). Only a host-network pod uses the host's.
+ */
+export function dialNamespace(pod: Pick<SandboxRecord, 'id' | 'state' | 'ns' | 'spec'>): DialNamespace {
+  if (pod.state !== 'ready') throw failedPrecondition(`pod sandbox ${pod.id} is not ready: port forwarding needs a running pod`);
+  if (pod.spec.namespaces.network === 'node') return { host: true };
+  if (!pod.ns.net) throw failedPrecondition(`pod sandbox ${pod.id} has no network namespace`);
+  return { netnsPath: pod.ns.net };
 }
 
 /** As containerd does: once one direction is done, the other gets this long to finish. */

@@ -244,7 +244,9 @@ export class SpdySession extends EventEmitter<SessionEvents> {
   private fail(e: Error): void {
     if (this.closed) return;
     this.emit('error', e instanceof FrameError ? e : new FrameError(e.message));
-    void this.sendFrame(goAwayFrame(this.lastPeerId, GoAwayStatus.PROTOCOL_ERROR)).catch(() => {});
+    // Written directly, not queued: teardown below would drop a queued frame. Every frame goes
+    // out in one write, so this cannot land inside another.
+    if (!this.socket.destroyed) this.socket.write(goAwayFrame(this.lastPeerId, GoAwayStatus.PROTOCOL_ERROR));
     this.socket.end();
     this.teardown();
   }

@@ -168,4 +168,24 @@ describe('oci/user', function () {
       expect(r.additionalGids).to.deep.equal([1000, 5000]);
     });
   });
+
+  describe('an image file the daemon could not use (a FIFO, a device, too big)', function () {
+    const fifo = { unusable: 'is a FIFO, not a regular file' };
+
+    it('refuses a user name to look up in it as FailedPrecondition, naming the file and why', function () {
+      const e = thrown(() => resolveUser(u({ runAsUsername: 'nginx' }), fifo, GROUP));
+      expect(isKind(e, 'FailedPrecondition')).to.equal(true);
+      expect((e as Error).message).to.equal("cannot look up user nginx: the image's /etc/passwd is a FIFO, not a regular file");
+      expect(isKind(thrown(() => resolveUser(u({}, 'nginx:web'), PASSWD, fifo)), 'FailedPrecondition')).to.equal(true);
+      expect((thrown(() => resolveUser(u({}, 'nginx:web'), PASSWD, fifo)) as Error).message).to.include("the image's /etc/group is a FIFO");
+    });
+
+    it('counts as missing when no name needs it: a uid gets gid 0, as containerd gives a uid without an entry', function () {
+      expect(resolveUser(u({ runAsUser: 1000 }), fifo, fifo)).to.deep.equal({ uid: 1000, gid: 0, additionalGids: [0], home: '/' });
+      expect(resolveUser(u({}), fifo, fifo)).to.deep.equal({ uid: 0, gid: 0, additionalGids: [0], home: '/' });
+      const r = resolveUser(u({ runAsUsername: 'nginx' }), PASSWD, fifo);
+      expect([r.uid, r.gid, r.additionalGids]).to.deep.equal([101, 101, [101]]);
+      expect(resolveUser(u({}, '1000:2000'), fifo, fifo)).to.include({ uid: 1000, gid: 2000 });
+    });
+  });
 });

@@ -145,4 +145,22 @@ describe('storage/layer-usage', function () {
     expect(s.get('many')?.inodesUsed).to.equal(1n + 20n + 2000n);
     expect(maxGap).to.be.below(50);
   });
+
+  it('never walks a directory that the container swaps for a symlink between its lstat and its listing', async function () {
+    const outside = join(tmp, 'host');
+    mkdirSync(outside);
+    for (let i = 0; i < 50; i++) writeFileSync(join(outside, `f${i}`), 'x');
+    const dir = join(tmp, 'swap');
+    mkdirSync(join(dir, 'd'), { recursive: true });
+    // One entry per slice and a long pause: "d" is lstat'ed as a directory, then listed 400 ms later.
+    const s = new LayerUsageScanner({ entriesPerSlice: 1, slicePauseMs: 400 });
+    s.track('swap', dir);
+    const scan = s.scanAll();
+    await sleep(150);
+    rmSync(join(dir, 'd'), { recursive: true });
+    symlinkSync(outside, join(dir, 'd'));
+    await scan;
+    // The root and "d" as it was when lstat'ed; none of the host dir's 50 files.
+    expect(s.get('swap')?.inodesUsed).to.equal(2n);
+  });
 });

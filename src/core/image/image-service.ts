@@ -2,11 +2,12 @@
 // look-up by tag, digest or id, list, remove with garbage collection, and disk usage. List, status
 // and usage answer from memory.
 import type { Readable } from 'node:stream';
+import type { ImagesConfig } from '../../config/images.js';
 import type { RegistryConfig } from '../../config/registry.js';
 import type { ContentStore } from '../../storage/content/store.js';
 import type { LayerStore } from '../../storage/layers/layer-store.js';
 import { chainIds } from '../../storage/layers/layer-store.js';
-import { pullLayer } from '../../storage/layers/pull-layer.js';
+import { ImageBudget, pullLayer } from '../../storage/layers/pull-layer.js';
 import type { RegistryClient, ResolvedImage } from '../../storage/registry/client.js';
 import type { Compression } from '../../storage/registry/manifest.js';
 import { readImageArchive } from '../../storage/images/archive.js';
@@ -27,6 +28,8 @@ export interface LayerUsers {
 
 export interface ImageServiceDeps {
   readonly registryConfig: RegistryConfig;
+  /** Caps on what one pull or import unpacks. */
+  readonly limits: ImagesConfig;
   readonly registry: RegistryClient;
   readonly content: ContentStore;
   readonly layers: LayerStore;
@@ -138,6 +141,7 @@ export class ImageService {
   async importArchive(ctx: OpContext, file: string): Promise<ImageView[]> {
     const images = await readImageArchive(ctx, file, this.d.content, {
       defaultRegistry: this.d.registryConfig.defaultRegistry,
+      limits: this.d.limits,
     });
     const out: ImageView[] = [];
     for (const img of images) {
@@ -193,12 +197,14 @@ export class ImageService {
       // first failure stops the others: the pull has failed, their bandwidth is wasted.
       const stopOthers = new AbortController();
       const layerCtx: OpContext = { ...ctx, signal: AbortSignal.any([ctx.signal, stopOthers.signal]) };
+      // Layers already on the node cost nothing and were checked when they came.
+      const budget = new ImageBudget(this.d.limits.maxImageBytes);
       await forEachLimit(img.layers, LAYER_PARALLELISM, stopOthers, async (l, i) => {
         const rec = layers[i] as LayerRecord;
         const parentChainId = i > 0 ? chain[i - 1] : undefined;
         await pullLayer(
           layerCtx,
-          { content: this.d.content, layers: this.d.layers, sys: this.d.sys },
+          { content: this.d.content, layers: this.d.layers, sys: this.d.sys, limits: this.d.limits, budget },
           {
             digest: l.digest,
             size: l.size,

@@ -1,14 +1,17 @@
 // One layer of a pull, in one streaming pass:
 //
-//   registry ─▶ blob writer (sha256 + temp file) ─▶ decompress ─▶ sha256 (diff id) ─▶ untar
+//   registry ─▶ blob writer (sha256 + temp file) ─▶ decompress ─▶ meter (size caps, diff id) ─▶ untar
 //
 // The blob and the unpacked layer are published only when the blob's digest and size and the
 // layer's diff id all check out; otherwise both are thrown away. Every stage is a stream with a
-// bounded buffer, so a layer never sits in memory whole and a slow disk slows the download.
+// bounded buffer, so a layer never sits in memory whole and a slow disk slows the download. The
+// meter stops a layer whose uncompressed stream passes the layer's or the image's cap, however
+// well it compresses, before the tar parser sees the byte that crossed it.
 import { createHash, type Hash } from 'node:crypto';
 import { pipeline, Transform, type Readable } from 'node:stream';
+import type { ImagesConfig } from '../../config/images.js';
 import type { OpContext } from '../../core/context.js';
-import { internal, toSkiffError } from '../../core/errors.js';
+import { internal, SkiffError, toSkiffError } from '../../core/errors.js';
 import type { Digest } from '../../core/ids.js';
 import type { Sys } from '../../sys/index.js';
 import type { ContentStore } from '../content/store.js';
@@ -20,6 +23,22 @@ export interface PullLayerDeps {
   readonly content: ContentStore;
   readonly layers: LayerStore;
   readonly sys: Sys;
+  readonly limits: ImagesConfig;
+  /** Shared by the layers of one pull or import: the image's cap. */
+  readonly budget: ImageBudget;
+}
+
+/** Uncompressed bytes the layers of one pull or import may still unpack, together. */
+export class ImageBudget {
+  private used = 0;
+
+  constructor(readonly max: number) {}
+
+  /** Counts n more bytes; false once the total is past the cap. */
+  take(n: number): boolean {
+    this.used += n;
+    return this.used <= this.max;
+  }
 }
 
 export interface LayerToPull {
@@ -71,7 +90,7 @@ async function downloadAndUnpack(
   try {
     const source = await open();
     const diff = createHash('sha256');
-    const stats = await unpackThrough(ctx, deps.sys, [source, writer.passThrough(), decompress], diff, tmpDir);
+    const stats = await unpackThrough(ctx, deps, [source, writer.passThrough(), decompress], diff, tmpDir);
     const problem = writer.verify() ?? checkDiffId(diff, layer.diffId);
     if (problem) throw problem;
     await writer.commit();
@@ -87,7 +106,7 @@ async function unpackBlob(ctx: OpContext, deps: PullLayerDeps, layer: LayerToPul
   const diff = createHash('sha256');
   try {
     const source = await deps.content.openRead(layer.digest);
-    const stats = await unpackThrough(ctx, deps.sys, [source, decompress], diff, tmpDir);
+    const stats = await unpackThrough(ctx, deps, [source, decompress], diff, tmpDir);
     const problem = checkDiffId(diff, layer.diffId);
     if (problem) throw problem;
     return stats;
@@ -99,19 +118,23 @@ async function unpackBlob(ctx: OpContext, deps: PullLayerDeps, layer: LayerToPul
 /** Runs the stages, hashes what comes out of them and unpacks it; settles only when all stages have. */
 async function unpackThrough(
   ctx: OpContext,
-  sys: Sys,
+  deps: PullLayerDeps,
   stages: [Readable, ...NodeJS.ReadWriteStream[]],
   diff: Hash,
   tmpDir: string,
 ): Promise<UnpackStats> {
-  const tap = hashTap(diff);
+  const { limits } = deps;
+  const tap = meter(diff, limits.maxLayerBytes, deps.budget);
   const upstream = new Promise<void>((resolve, reject) => {
     pipeline([...stages, tap], (err) => (err ? reject(err) : resolve()));
   });
   upstream.catch(() => undefined); // awaited below
   let stats: UnpackStats;
   try {
-    stats = await unpackTar(ctx, tap, tmpDir, sys);
+    stats = await unpackTar(ctx, tap, tmpDir, deps.sys, {
+      maxEntries: limits.maxLayerEntries,
+      maxEntryBytes: limits.maxLayerBytes,
+    });
   } catch (e) {
     // unpackTar reports a failed stage's own error; here the stages only stop because it did.
     await upstream.catch(() => undefined);
@@ -122,14 +145,27 @@ async function unpackThrough(
   return stats;
 }
 
-function hashTap(hash: Hash): Transform {
+/** Hashes what passes for the diff id, and fails the stream at the first byte past a cap. */
+function meter(diff: Hash, maxLayerBytes: number, budget: ImageBudget): Transform {
+  let bytes = 0;
   return new Transform({
     highWaterMark: STAGE_BUFFER,
     transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
+      bytes += chunk.length;
+      if (bytes > maxLayerBytes) {
+        return cb(tooBig(`the layer is larger than ${maxLayerBytes} bytes uncompressed (images.maxLayerBytes)`));
+      }
+      if (!budget.take(chunk.length)) {
+        return cb(tooBig(`the image's layers are larger than ${budget.max} bytes uncompressed together (images.maxImageBytes)`));
+      }
+      diff.update(chunk);
       cb(null, chunk);
     },
   });
+}
+
+function tooBig(message: string): SkiffError {
+  return new SkiffError('ResourceExhausted', message);
 }
 
 function checkDiffId(diff: Hash, expected: Digest): Error | undefined {

@@ -16,7 +16,7 @@ import { buildImage, buildIndex, type BuiltImage } from '../../../support/oci-im
 import { sha256, tarLayer, type TarLayer } from '../../../support/tar-layer.js';
 import { blob, entryFor, hexOf, imageBlobs, indexJson, OCI_LAYOUT, packArchive, type Member } from '../../../support/archive-builder.js';
 import { makeTempDir, removeDir } from '../layers/fixtures.js';
-import { block } from '../tar/blocks.js';
+import { block } from '../../../support/tar-blocks.js';
 
 async function rejection(p: Promise<unknown>): Promise<SkiffError> {
   try {

@@ -11,7 +11,7 @@ import { ContentStore } from '../../../../src/storage/content/store.js';
 import { chainIds, LayerStore } from '../../../../src/storage/layers/layer-store.js';
 import { DEFAULT_IMAGES_CONFIG, type ImagesConfig } from '../../../../src/config/images.js';
 import { ImageBudget, pullLayer, type LayerToPull } from '../../../../src/storage/layers/pull-layer.js';
-import { block } from '../tar/blocks.js';
+import { block } from '../../../support/tar-blocks.js';
 import { buildTar, gzip, makeTempDir, removeDir, streamOf, testContext, type TarEntry } from './fixtures.js';
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}` as Digest;

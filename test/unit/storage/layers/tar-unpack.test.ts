@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { isKind } from '../../../../src/core/errors.js';
 import { realSys } from '../../../../src/sys/index.js';
 import { unpackTar } from '../../../../src/storage/layers/tar-unpack.js';
-import { block } from '../tar/blocks.js';
+import { block } from '../../../support/tar-blocks.js';
 import { buildTar, makeTempDir, removeDir, streamOf, testContext, type TarEntry } from './fixtures.js';
 
 const sys = realSys();

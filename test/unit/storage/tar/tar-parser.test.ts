@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { isKind, SkiffError } from '../../../../src/core/errors.js';
 import { MAX_META_BYTES, TarParser, type TarHeader, type TarLimits } from '../../../../src/storage/tar/tar-parser.js';
 import { buildTar } from '../layers/fixtures.js';
-import { block, END_BLOCKS, entry, pax } from './blocks.js';
+import { block, END_BLOCKS, entry, pax } from '../../../support/tar-blocks.js';
 
 const LIMITS: TarLimits = { maxEntries: 1000, maxEntryBytes: 1 << 30 };
 

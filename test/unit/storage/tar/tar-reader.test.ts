@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { PassThrough, Readable } from 'node:stream';
 import { SkiffError } from '../../../../src/core/errors.js';
 import { TarReader } from '../../../../src/storage/tar/tar-reader.js';
-import { block, END_BLOCKS, entry } from './blocks.js';
+import { block, END_BLOCKS, entry } from '../../../support/tar-blocks.js';
 
 const LIMITS = { maxEntries: 100, maxEntryBytes: 1 << 20 };
 const aborted = (signal: AbortSignal) => new SkiffError('Cancelled', `stopped: ${String(signal.reason)}`);

@@ -1,6 +1,18 @@
 // Tar blocks built by hand, for archives no tar writer would make: huge declared sizes, odd
-// typeflags, base-256 numbers, bad checksums. Shared by the tar parser and archive tests.
-import { paxRecords } from '../layers/fixtures.js';
+// typeflags, base-256 numbers, bad checksums. Shared by the tar parser, archive and pull tests.
+
+/** PAX records, bytes kept as they are (tar-stream's pack only writes strings). */
+export function paxRecords(records: Record<string, Buffer | string>): Buffer {
+  const parts: Buffer[] = [];
+  for (const [key, value] of Object.entries(records)) {
+    const body = Buffer.concat([Buffer.from(` ${key}=`), Buffer.from(value), Buffer.from('\n')]);
+    // The length prefix counts itself.
+    let len = body.length + 1;
+    while (String(len).length + body.length !== len) len = String(len).length + body.length;
+    parts.push(Buffer.concat([Buffer.from(String(len)), body]));
+  }
+  return Buffer.concat(parts);
+}
 
 export interface BlockSpec {
   name?: string;

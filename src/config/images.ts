@@ -6,7 +6,7 @@ import { knownKeys, mapping, number } from './checks.js';
 export interface ImagesConfig {
   /** Uncompressed bytes of one layer (its tar stream); also the largest member of an image archive. */
   readonly maxLayerBytes: number;
-  /** Uncompressed bytes of the layers one pull or import unpacks, together; also of one archive. */
+  /** Uncompressed bytes of all the layers of one image (present ones too); also of one archive. */
   readonly maxImageBytes: number;
   /** Files, directories and links one layer may create; also the members of one archive. */
   readonly maxLayerEntries: number;

@@ -197,7 +197,7 @@ export class ImageService {
       // first failure stops the others: the pull has failed, their bandwidth is wasted.
       const stopOthers = new AbortController();
       const layerCtx: OpContext = { ...ctx, signal: AbortSignal.any([ctx.signal, stopOthers.signal]) };
-      // Layers already on the node cost nothing and were checked when they came.
+      // The image's size cap, over all its layers, whether they are on the node already or not.
       const budget = new ImageBudget(this.d.limits.maxImageBytes);
       await forEachLimit(img.layers, LAYER_PARALLELISM, stopOthers, async (l, i) => {
         const rec = layers[i] as LayerRecord;

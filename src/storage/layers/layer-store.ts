@@ -22,6 +22,8 @@ export interface LayerRecord {
   /** Disk use estimate in bytes, and inodes, as counted while unpacking. */
   readonly size: number;
   readonly inodes: number;
+  /** Bytes of the uncompressed tar, for an image's size cap; absent in records older than it. */
+  readonly tarBytes?: number;
 }
 
 export interface LayerSpec {
@@ -34,6 +36,7 @@ export interface LayerSpec {
 export interface ProducedLayer {
   readonly bytes: number;
   readonly inodes: number;
+  readonly tarBytes?: number;
 }
 
 const TMP = '.tmp-';
@@ -52,7 +55,8 @@ function isLayerRecord(x: unknown): x is LayerRecord {
     Number.isInteger(r.n) &&
     r.n > 0 &&
     typeof r.size === 'number' &&
-    typeof r.inodes === 'number'
+    typeof r.inodes === 'number' &&
+    (r.tarBytes === undefined || typeof r.tarBytes === 'number')
   );
 }
 
@@ -201,6 +205,7 @@ export class LayerStore {
         n,
         size: produced.bytes,
         inodes: produced.inodes,
+        ...(produced.tarBytes !== undefined ? { tarBytes: produced.tarBytes } : {}),
       };
       await this.index.put(hexOf(spec.chainId), record);
       this.layers.set(spec.chainId, record);

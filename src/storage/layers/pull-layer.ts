@@ -16,8 +16,8 @@ import type { Digest } from '../../core/ids.js';
 import type { Sys } from '../../sys/index.js';
 import type { ContentStore } from '../content/store.js';
 import { decompressor, type Compression } from './decompress.js';
-import type { LayerStore } from './layer-store.js';
-import { unpackTar, type UnpackStats } from './tar-unpack.js';
+import type { LayerRecord, LayerStore, ProducedLayer } from './layer-store.js';
+import { unpackTar } from './tar-unpack.js';
 
 export interface PullLayerDeps {
   readonly content: ContentStore;
@@ -28,7 +28,11 @@ export interface PullLayerDeps {
   readonly budget: ImageBudget;
 }
 
-/** Uncompressed bytes the layers of one pull or import may still unpack, together. */
+/**
+ * Uncompressed bytes of the layers of one pull or import, together: those it unpacks as they
+ * stream, those already on the node by their record, so that retrying a refused pull (which keeps
+ * the layers that were complete) is refused again.
+ */
 export class ImageBudget {
   private used = 0;
 
@@ -64,10 +68,14 @@ export async function pullLayer(
   layer: LayerToPull,
   open: () => Promise<Readable>,
 ): Promise<PullLayerOutcome> {
-  if (deps.layers.get(layer.chainId)) return 'present';
+  const have = deps.layers.get(layer.chainId);
+  if (have) {
+    charge(deps.budget, layer, have);
+    return 'present';
+  }
   let outcome: PullLayerOutcome = 'present';
   const spec = { chainId: layer.chainId, diffId: layer.diffId, parentChainId: layer.parentChainId };
-  await deps.layers.ensure(ctx, spec, async (tmpDir) => {
+  const record = await deps.layers.ensure(ctx, spec, async (tmpDir) => {
     if (await deps.content.has(layer.digest)) {
       outcome = 'unpacked';
       return unpackBlob(ctx, deps, layer, tmpDir);
@@ -75,7 +83,13 @@ export async function pullLayer(
     outcome = 'downloaded';
     return downloadAndUnpack(ctx, deps, layer, tmpDir, open);
   });
+  // Unpacked by a concurrent pull that this one joined: its bytes were not metered here.
+  if (outcome === 'present') charge(deps.budget, layer, record);
   return outcome;
+}
+
+function charge(budget: ImageBudget, layer: LayerToPull, record: LayerRecord): void {
+  if (!budget.take(record.tarBytes ?? record.size)) throw imageTooBig(budget).wrap(`pulling layer ${layer.digest}`);
 }
 
 async function downloadAndUnpack(
@@ -84,7 +98,7 @@ async function downloadAndUnpack(
   layer: LayerToPull,
   tmpDir: string,
   open: () => Promise<Readable>,
-): Promise<UnpackStats> {
+): Promise<ProducedLayer> {
   const decompress = decompressor(layer.compression); // an unsupported format fails before any download
   const writer = await deps.content.openWriter({ digest: layer.digest, size: layer.size });
   try {
@@ -101,7 +115,7 @@ async function downloadAndUnpack(
   }
 }
 
-async function unpackBlob(ctx: OpContext, deps: PullLayerDeps, layer: LayerToPull, tmpDir: string): Promise<UnpackStats> {
+async function unpackBlob(ctx: OpContext, deps: PullLayerDeps, layer: LayerToPull, tmpDir: string): Promise<ProducedLayer> {
   const decompress = decompressor(layer.compression);
   const diff = createHash('sha256');
   try {
@@ -122,14 +136,15 @@ async function unpackThrough(
   stages: [Readable, ...NodeJS.ReadWriteStream[]],
   diff: Hash,
   tmpDir: string,
-): Promise<UnpackStats> {
+): Promise<ProducedLayer> {
   const { limits } = deps;
-  const tap = meter(diff, limits.maxLayerBytes, deps.budget);
+  const metered = { bytes: 0 };
+  const tap = meter(diff, limits.maxLayerBytes, deps.budget, metered);
   const upstream = new Promise<void>((resolve, reject) => {
     pipeline([...stages, tap], (err) => (err ? reject(err) : resolve()));
   });
   upstream.catch(() => undefined); // awaited below
-  let stats: UnpackStats;
+  let stats: ProducedLayer;
   try {
     stats = await unpackTar(ctx, tap, tmpDir, deps.sys, {
       maxEntries: limits.maxLayerEntries,
@@ -142,22 +157,19 @@ async function unpackThrough(
   }
   // Every stage has flushed: the blob's temp file is complete, the hashes are final.
   await upstream;
-  return stats;
+  return { bytes: stats.bytes, inodes: stats.inodes, tarBytes: metered.bytes };
 }
 
 /** Hashes what passes for the diff id, and fails the stream at the first byte past a cap. */
-function meter(diff: Hash, maxLayerBytes: number, budget: ImageBudget): Transform {
-  let bytes = 0;
+function meter(diff: Hash, maxLayerBytes: number, budget: ImageBudget, metered: { bytes: number }): Transform {
   return new Transform({
     highWaterMark: STAGE_BUFFER,
     transform(chunk: Buffer, _enc, cb) {
-      bytes += chunk.length;
-      if (bytes > maxLayerBytes) {
+      metered.bytes += chunk.length;
+      if (metered.bytes > maxLayerBytes) {
         return cb(tooBig(`the layer is larger than ${maxLayerBytes} bytes uncompressed (images.maxLayerBytes)`));
       }
-      if (!budget.take(chunk.length)) {
-        return cb(tooBig(`the image's layers are larger than ${budget.max} bytes uncompressed together (images.maxImageBytes)`));
-      }
+      if (!budget.take(chunk.length)) return cb(imageTooBig(budget));
       diff.update(chunk);
       cb(null, chunk);
     },
@@ -166,6 +178,10 @@ function meter(diff: Hash, maxLayerBytes: number, budget: ImageBudget): Transfor
 
 function tooBig(message: string): SkiffError {
   return new SkiffError('ResourceExhausted', message);
+}
+
+function imageTooBig(budget: ImageBudget): SkiffError {
+  return tooBig(`the image's layers are larger than ${budget.max} bytes uncompressed together (images.maxImageBytes)`);
 }
 
 function checkDiffId(diff: Hash, expected: Digest): Error | undefined {

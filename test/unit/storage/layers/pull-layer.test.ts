@@ -210,6 +210,12 @@ describe('storage/layers/pull-layer', () => {
       expect(layers.get(second.layer.chainId)).to.equal(undefined);
       expect(await readdir(join(dir, 'content', 'ingest'))).to.deep.equal([]);
       expect((await readdir(join(dir, 'layers'))).sort()).to.deep.equal(['1', 'index']);
+      // Retried (the first layer is on the node now), it is refused again: present layers count.
+      const retry = new ImageBudget(small.maxImageBytes);
+      expect(await pullLayer(testContext(), deps(small, retry), first.layer, async () => streamOf(first.blob))).to.equal('present');
+      const again = await rejection(pullLayer(testContext(), deps(small, retry), second.layer, async () => streamOf(second.blob)));
+      expect(isKind(again, 'ResourceExhausted'), String(again)).to.equal(true);
+      expect(layers.get(first.layer.chainId)?.tarBytes).to.equal(first.tar.length);
       // Alone, with a budget of its own, the same layer fits.
       expect(await pullLayer(testContext(), deps(small), second.layer, async () => streamOf(second.blob))).to.equal('downloaded');
     });

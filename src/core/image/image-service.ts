@@ -136,34 +136,37 @@ export class ImageService {
 
   /**
    * Loads the images of an OCI or docker-save archive (air-gapped nodes). Blobs the archive holds
-   * for other platforms are collected afterwards.
+   * for other platforms are collected afterwards, and so is all it stored when it is refused.
    */
   async importArchive(ctx: OpContext, file: string): Promise<ImageView[]> {
-    const images = await readImageArchive(ctx, file, this.d.content, {
-      defaultRegistry: this.d.registryConfig.defaultRegistry,
-      limits: this.d.limits,
-    });
-    const out: ImageView[] = [];
-    for (const img of images) {
-      const record = await this.install(
-        ctx,
-        {
-          what: `${file} (${img.configDigest})`,
-          repoTags: img.tags,
-          repoDigests: img.tags.map((t) => `${this.parse(t).name}@${img.manifestDigest}`),
-          manifestDigest: img.manifestDigest,
-          manifestSize: img.manifestBytes.length,
-          configDigest: img.configDigest,
-          configBytes: img.configBytes,
-          layers: img.layers,
-        },
-        (digest) => this.d.content.openRead(digest),
-      );
-      out.push(this.view(record));
+    try {
+      const images = await readImageArchive(ctx, file, this.d.content, {
+        defaultRegistry: this.d.registryConfig.defaultRegistry,
+        limits: this.d.limits,
+      });
+      const out: ImageView[] = [];
+      for (const img of images) {
+        const record = await this.install(
+          ctx,
+          {
+            what: `${file} (${img.configDigest})`,
+            repoTags: img.tags,
+            repoDigests: img.tags.map((t) => `${this.parse(t).name}@${img.manifestDigest}`),
+            manifestDigest: img.manifestDigest,
+            manifestSize: img.manifestBytes.length,
+            configDigest: img.configDigest,
+            configBytes: img.configBytes,
+            layers: img.layers,
+          },
+          (digest) => this.d.content.openRead(digest),
+        );
+        out.push(this.view(record));
+      }
+      ctx.log.info('images imported', { file, images: out.map((v) => v.record.id) });
+      return out;
+    } finally {
+      await this.mutations.run('images', () => this.collectGarbage(ctx));
     }
-    await this.mutations.run('images', () => this.collectGarbage(ctx));
-    ctx.log.info('images imported', { file, images: out.map((v) => v.record.id) });
-    return out;
   }
 
   /**

@@ -64,9 +64,8 @@ const BLOCK = 4096;
 
 export class TarApplier {
   readonly stats: UnpackStats = { entries: 0, bytes: 0, inodes: 0 };
-  private readonly tree: LayerTree;
-  /** Directory times are set last: creating entries inside a directory changes its mtime. */
-  private readonly dirTimes = new Map<string, Meta>();
+  /** Directory times hang on the tree and are set last: creating entries in a directory changes its mtime. */
+  private readonly tree: LayerTree<Meta>;
 
   constructor(
     private readonly ctx: OpContext,
@@ -101,7 +100,7 @@ export class TarApplier {
   finish(): void {
     this.stats.inodes += this.tree.implicitDirs;
     this.stats.bytes += this.tree.implicitDirs * BLOCK;
-    for (const [rel, m] of this.dirTimes) lutimesSync(this.tree.abs(rel), m.atime, m.mtime);
+    for (const [rel, m] of this.tree.attached()) lutimesSync(this.tree.abs(rel), m.atime, m.mtime);
   }
 
   private async applyOne(entry: Entry, h: Header): Promise<void> {
@@ -157,7 +156,7 @@ export class TarApplier {
     lchownSync(abs, meta.uid, meta.gid);
     chmodSync(abs, meta.mode); // a directory we verified; chmod has no "l" form
     this.setXattrs(abs, meta);
-    this.dirTimes.set(rel, meta);
+    this.tree.attach(rel, meta);
   }
 
   private async file(name: string, comps: string[], rel: string, meta: Meta, size: number, body: Entry): Promise<void> {
@@ -260,10 +259,7 @@ export class TarApplier {
   private clear(rel: string): void {
     const kind = this.tree.kindOf(rel);
     if (kind === undefined) return;
-    if (kind === 'dir') {
-      const prefix = `${rel}/`;
-      for (const k of this.dirTimes.keys()) if (k === rel || k.startsWith(prefix)) this.dirTimes.delete(k);
-    }
+    // Forgetting the node forgets the times of the directories below it too.
     rmSync(this.tree.abs(rel), { recursive: kind === 'dir', force: true });
     this.tree.forget(rel);
   }

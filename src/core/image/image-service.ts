@@ -115,9 +115,9 @@ export class ImageService {
         configBytes: resolved.configBytes,
         layers: resolved.manifest.layers,
       },
-      async (digest) => {
+      async (digest, layerCtx) => {
         downloaded.add(digest);
-        return (await this.d.registry.openBlob(ctx, resolved, digest, auth)).stream;
+        return (await this.d.registry.openBlob(layerCtx, resolved, digest, auth)).stream;
       },
     );
     // Counted once the layers are verified and installed, from the manifest's sizes: no counting
@@ -176,7 +176,8 @@ export class ImageService {
   private async install(
     ctx: OpContext,
     img: InstallSpec,
-    open: (digest: Digest) => Promise<Readable>,
+    /** `layerCtx` is cancelled when another layer of the image fails. */
+    open: (digest: Digest, layerCtx: OpContext) => Promise<Readable>,
   ): Promise<ImageRecord> {
     const config = parseImageConfig(img.configBytes);
     if (config.diffIds.length !== img.layers.length) {
@@ -216,7 +217,7 @@ export class ImageService {
             chainId: rec.chainId,
             ...(parentChainId ? { parentChainId } : {}),
           },
-          () => open(l.digest),
+          () => open(l.digest, layerCtx),
         );
       });
       const size = layers.reduce((n, l) => n + l.size, 0) + img.configBytes.length + img.manifestSize;

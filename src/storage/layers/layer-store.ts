@@ -167,11 +167,11 @@ export class LayerStore {
       if (have) return have;
       const joined = this.flights.has(spec.chainId);
       try {
-        return await abortable(
-          ctx.signal,
-          this.flights.run(spec.chainId, () => this.locks.run(spec.chainId, () => this.unpack(ctx, spec, produce))),
-          `unpacking layer ${spec.diffId}`,
-        );
+        const flight = this.flights.run(spec.chainId, () => this.locks.run(spec.chainId, () => this.unpack(ctx, spec, produce)));
+        // The caller whose context runs the unpack waits for it to stop and clean up (it stops
+        // as soon as that context is cancelled), so that a failed pull has left nothing behind
+        // when it returns; a caller that joined stops waiting at once.
+        return await (joined ? abortable(ctx.signal, flight, `unpacking layer ${spec.diffId}`) : flight);
       } catch (e) {
         // Another caller's unpack that was cancelled is not our failure: start our own.
         if (joined && isCancellation(e) && !ctx.signal.aborted) continue;

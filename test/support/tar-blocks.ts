@@ -23,6 +23,8 @@ export interface BlockSpec {
   sizeField?: Buffer;
   mode?: number;
   uid?: number;
+  /** The raw 8 bytes of the uid field (base-256, say). */
+  uidField?: Buffer;
   linkname?: string;
   /** 'ustar' (default), 'gnu' or 'v7'. */
   format?: 'ustar' | 'gnu' | 'v7';
@@ -37,7 +39,8 @@ export function block(spec: BlockSpec): Buffer {
   const h = Buffer.alloc(512);
   h.write(spec.name ?? 'f', 0, 100, 'utf8');
   h.write(octal(spec.mode ?? 0o644, 8), 100);
-  h.write(octal(spec.uid ?? 0, 8), 108);
+  if (spec.uidField) spec.uidField.copy(h, 108);
+  else h.write(octal(spec.uid ?? 0, 8), 108);
   h.write(octal(0, 8), 116);
   if (spec.sizeField) spec.sizeField.copy(h, 124);
   else h.write(octal(spec.size ?? 0, 12), 124);

@@ -61,6 +61,8 @@ const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
 const S_IFIFO = 0o010000;
 const BLOCK = 4096;
+/** uid_t and gid_t are 32 bits, and (uid_t)-1 means "leave it". */
+const MAX_ID = 0xfffffffe;
 
 export class TarApplier {
   readonly stats: UnpackStats = { entries: 0, bytes: 0, inodes: 0 };
@@ -305,6 +307,10 @@ function metaOf(h: Header): Meta {
     // opaque directories come from ".wh..wh..opq" entries only.
     if (xname.startsWith('trusted.overlay.') || xname === '') continue;
     xattrs.set(xname, value);
+  }
+  // Base-256 fields and PAX records hold any integer; chown takes 32 bits.
+  for (const [what, id] of [['uid', h.uid], ['gid', h.gid]] as const) {
+    if (id < 0 || id > MAX_ID) throw refuse(h.name, `${what} ${id} is out of range`);
   }
   return {
     mode: h.mode & 0o7777,

@@ -279,6 +279,19 @@ describe('storage/layers/tar-unpack', () => {
     expect((err as Error).message).to.equal('PAX header of 4294967296 bytes exceeds 1 MiB (tar header at byte 0)');
   });
 
+  it('refuses a uid or gid chown cannot take, with InvalidArgument', async () => {
+    const uid = Buffer.from([0x80, 0, 0, 1, 0, 0, 0, 0]); // base-256: 2^32
+    const tar = Buffer.concat([block({ name: 'big-uid', uidField: uid }), Buffer.alloc(1024)]);
+    let err: unknown;
+    try {
+      await unpackTar(testContext(), streamOf(tar), target, sys, LIMITS);
+    } catch (e) {
+      err = e;
+    }
+    expect(isKind(err, 'InvalidArgument'), String(err)).to.equal(true);
+    expect((err as Error).message).to.equal('layer entry "big-uid" refused: uid 4294967296 is out of range');
+  });
+
   it('counts the directories a path implies against the entry limit', async () => {
     const tar = await buildTar([{ name: 'a/b/c/d/e/f', body: 'x' }]);
     let err: unknown;

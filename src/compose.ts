@@ -24,6 +24,7 @@ export async function openImageService(
   for (const bad of await images.load()) log.warn('image record ignored', bad);
   const service = new ImageService({
     registryConfig: config.registry,
+    limits: config.images,
     registry: new RegistryClient(config.registry, log),
     content,
     layers,

@@ -4,6 +4,7 @@ import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log/l
 import { ConfigError } from './config-error.js';
 import { absolutePath, knownKeys, mapping, number, oneOf, show } from './checks.js';
 import { DEFAULT_REGISTRY_CONFIG, parseRegistryConfig, type RegistryConfig } from './registry.js';
+import { DEFAULT_IMAGES_CONFIG, parseImagesConfig, type ImagesConfig } from './images.js';
 import { DEFAULT_METRICS_CONFIG, parseMetricsConfig, type MetricsConfig } from './metrics.js';
 import {
   DEFAULT_NETWORK_CONFIG,
@@ -40,6 +41,8 @@ export interface Config {
   readonly runtimeHandlers: Readonly<Record<string, RuntimeHandlerConfig>>;
   /** Where images come from: mirrors, TLS, credentials, pinned images. */
   readonly registry: RegistryConfig;
+  /** Limits on what one pull or import unpacks. */
+  readonly images: ImagesConfig;
   /** How pods get their network. */
   readonly network: NetworkConfig;
   readonly sandbox: SandboxConfig;
@@ -59,6 +62,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   shutdownTimeoutSeconds: 10,
   runtimeHandlers: Object.freeze({}),
   registry: DEFAULT_REGISTRY_CONFIG,
+  images: DEFAULT_IMAGES_CONFIG,
   network: DEFAULT_NETWORK_CONFIG,
   sandbox: DEFAULT_SANDBOX_CONFIG,
   streaming: DEFAULT_STREAMING_CONFIG,
@@ -98,6 +102,7 @@ export function parseConfig(doc: unknown, overrides: Partial<Config> = {}): Conf
     shutdownTimeoutSeconds: number('shutdownTimeoutSeconds', merged.shutdownTimeoutSeconds, 0, 3600),
     runtimeHandlers: Object.freeze(runtimeHandlers(merged.runtimeHandlers)),
     registry: parseRegistryConfig(merged.registry),
+    images: parseImagesConfig(merged.images),
     network: parseNetworkConfig(merged.network),
     sandbox: parseSandboxConfig(merged.sandbox),
     streaming: parseStreamingConfig(merged.streaming),

@@ -2,11 +2,12 @@
 // look-up by tag, digest or id, list, remove with garbage collection, and disk usage. List, status
 // and usage answer from memory.
 import type { Readable } from 'node:stream';
+import type { ImagesConfig } from '../../config/images.js';
 import type { RegistryConfig } from '../../config/registry.js';
 import type { ContentStore } from '../../storage/content/store.js';
 import type { LayerStore } from '../../storage/layers/layer-store.js';
 import { chainIds } from '../../storage/layers/layer-store.js';
-import { pullLayer } from '../../storage/layers/pull-layer.js';
+import { ImageBudget, pullLayer } from '../../storage/layers/pull-layer.js';
 import type { RegistryClient, ResolvedImage } from '../../storage/registry/client.js';
 import type { Compression } from '../../storage/registry/manifest.js';
 import { readImageArchive } from '../../storage/images/archive.js';
@@ -27,6 +28,8 @@ export interface LayerUsers {
 
 export interface ImageServiceDeps {
   readonly registryConfig: RegistryConfig;
+  /** Caps on what one pull or import unpacks. */
+  readonly limits: ImagesConfig;
   readonly registry: RegistryClient;
   readonly content: ContentStore;
   readonly layers: LayerStore;
@@ -112,9 +115,9 @@ export class ImageService {
         configBytes: resolved.configBytes,
         layers: resolved.manifest.layers,
       },
-      async (digest) => {
+      async (digest, layerCtx) => {
         downloaded.add(digest);
-        return (await this.d.registry.openBlob(ctx, resolved, digest, auth)).stream;
+        return (await this.d.registry.openBlob(layerCtx, resolved, digest, auth)).stream;
       },
     );
     // Counted once the layers are verified and installed, from the manifest's sizes: no counting
@@ -133,33 +136,37 @@ export class ImageService {
 
   /**
    * Loads the images of an OCI or docker-save archive (air-gapped nodes). Blobs the archive holds
-   * for other platforms are collected afterwards.
+   * for other platforms are collected afterwards, and so is all it stored when it is refused.
    */
   async importArchive(ctx: OpContext, file: string): Promise<ImageView[]> {
-    const images = await readImageArchive(ctx, file, this.d.content, {
-      defaultRegistry: this.d.registryConfig.defaultRegistry,
-    });
-    const out: ImageView[] = [];
-    for (const img of images) {
-      const record = await this.install(
-        ctx,
-        {
-          what: `${file} (${img.configDigest})`,
-          repoTags: img.tags,
-          repoDigests: img.tags.map((t) => `${this.parse(t).name}@${img.manifestDigest}`),
-          manifestDigest: img.manifestDigest,
-          manifestSize: img.manifestBytes.length,
-          configDigest: img.configDigest,
-          configBytes: img.configBytes,
-          layers: img.layers,
-        },
-        (digest) => this.d.content.openRead(digest),
-      );
-      out.push(this.view(record));
+    try {
+      const images = await readImageArchive(ctx, file, this.d.content, {
+        defaultRegistry: this.d.registryConfig.defaultRegistry,
+        limits: this.d.limits,
+      });
+      const out: ImageView[] = [];
+      for (const img of images) {
+        const record = await this.install(
+          ctx,
+          {
+            what: `${file} (${img.configDigest})`,
+            repoTags: img.tags,
+            repoDigests: img.tags.map((t) => `${this.parse(t).name}@${img.manifestDigest}`),
+            manifestDigest: img.manifestDigest,
+            manifestSize: img.manifestBytes.length,
+            configDigest: img.configDigest,
+            configBytes: img.configBytes,
+            layers: img.layers,
+          },
+          (digest) => this.d.content.openRead(digest),
+        );
+        out.push(this.view(record));
+      }
+      ctx.log.info('images imported', { file, images: out.map((v) => v.record.id) });
+      return out;
+    } finally {
+      await this.mutations.run('images', () => this.collectGarbage(ctx));
     }
-    await this.mutations.run('images', () => this.collectGarbage(ctx));
-    ctx.log.info('images imported', { file, images: out.map((v) => v.record.id) });
-    return out;
   }
 
   /**
@@ -169,7 +176,8 @@ export class ImageService {
   private async install(
     ctx: OpContext,
     img: InstallSpec,
-    open: (digest: Digest) => Promise<Readable>,
+    /** `layerCtx` is cancelled when another layer of the image fails. */
+    open: (digest: Digest, layerCtx: OpContext) => Promise<Readable>,
   ): Promise<ImageRecord> {
     const config = parseImageConfig(img.configBytes);
     if (config.diffIds.length !== img.layers.length) {
@@ -193,12 +201,14 @@ export class ImageService {
       // first failure stops the others: the pull has failed, their bandwidth is wasted.
       const stopOthers = new AbortController();
       const layerCtx: OpContext = { ...ctx, signal: AbortSignal.any([ctx.signal, stopOthers.signal]) };
+      // The image's size cap, over all its layers, whether they are on the node already or not.
+      const budget = new ImageBudget(this.d.limits.maxImageBytes);
       await forEachLimit(img.layers, LAYER_PARALLELISM, stopOthers, async (l, i) => {
         const rec = layers[i] as LayerRecord;
         const parentChainId = i > 0 ? chain[i - 1] : undefined;
         await pullLayer(
           layerCtx,
-          { content: this.d.content, layers: this.d.layers, sys: this.d.sys },
+          { content: this.d.content, layers: this.d.layers, sys: this.d.sys, limits: this.d.limits, budget },
           {
             digest: l.digest,
             size: l.size,
@@ -207,7 +217,7 @@ export class ImageService {
             chainId: rec.chainId,
             ...(parentChainId ? { parentChainId } : {}),
           },
-          () => open(l.digest),
+          () => open(l.digest, layerCtx),
         );
       });
       const size = layers.reduce((n, l) => n + l.size, 0) + img.configBytes.length + img.manifestSize;

@@ -3,7 +3,7 @@
 // pipeline (download → here → gunzip → untar) and the blob costs no second pass.
 import { createHash, type Hash } from 'node:crypto';
 import { rm, type FileHandle } from 'node:fs/promises';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, write, writev, type WriteStream } from 'node:fs';
 import { Transform, Writable } from 'node:stream';
 import { internal } from '../../core/errors.js';
 import type { Digest } from '../../core/ids.js';
@@ -39,8 +39,16 @@ export class BlobWriter {
     private readonly hooks: Hooks,
   ) {
     // A numeric fd, not the FileHandle: a stream over a FileHandle holds a reference that keeps
-    // fh.close() waiting, and closes the handle itself when destroyed.
-    this.out = createWriteStream('', { fd: fh.fd, highWaterMark: WRITE_BUFFER, autoClose: false });
+    // fh.close() waiting, and closes the handle itself when destroyed. destroy() closes even a
+    // numeric fd, autoClose or not, and fh.close() would then close the number a second time,
+    // after an open elsewhere (a layer unpacking beside this failed pull) may have reused it: the
+    // stream gets a close that does nothing, and the FileHandle alone closes the file.
+    this.out = createWriteStream('', {
+      fd: fh.fd,
+      highWaterMark: WRITE_BUFFER,
+      autoClose: false,
+      fs: { write, writev, close: (_fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => cb(null) },
+    });
     this.out.on('error', (e) => (this.failure ??= e));
   }
 

@@ -7,16 +7,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { pipeline, type Readable, type Transform } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
-import * as tar from 'tar-stream';
-import { feedTar } from '../tar-feed.js';
+import type { ImagesConfig } from '../../config/images.js';
 import { abortError, type OpContext } from '../../core/context.js';
 import { hasErrno, invalidArgument, isSkiffError, SkiffError, toSkiffError } from '../../core/errors.js';
 import type { Digest } from '../../core/ids.js';
 import { parseReference } from '../../util/image-reference.js';
 import type { ContentStore } from '../content/store.js';
 import { decompressor, type Compression } from '../layers/decompress.js';
+import { TarReader, type TarEntry, type TarHeader } from '../tar/tar-reader.js';
 import type { ArchiveImage } from './archive.js';
 import { parseImageConfig } from './image-config.js';
 
@@ -49,8 +49,7 @@ const READ_CHUNK = 1024 * 1024;
 /** Enough for the file stream to gather many tar blocks into one writev. */
 const WRITE_BUFFER = 1024 * 1024;
 
-/** One archive member as tar-stream hands it out: a header and a body to read to its end. */
-type Entry = tar.Extract extends AsyncIterable<infer S> ? S : never;
+type Entry = TarEntry;
 
 const BLOB_PATH = /^blobs\/sha256\/([0-9a-f]{64})$/;
 /** Layers of docker-save (`<hex>/layer.tar`) and of podman/skopeo docker archives (`<hex>.tar`). */
@@ -97,31 +96,32 @@ export function magicCompression(head: Buffer): Compression {
   return 'none';
 }
 
-/** Reads the whole archive once; on failure no temp file is left in the ingest area. */
-export async function scanArchive(ctx: OpContext, file: string, content: ContentStore): Promise<ScannedArchive> {
+/**
+ * Reads the whole archive once; on failure no temp file is left in the ingest area. The limits
+ * that bound one layer bound one member (its size) and the archive (its members); the image cap
+ * bounds the archive's uncompressed size.
+ */
+export async function scanArchive(ctx: OpContext, file: string, content: ContentStore, limits: ImagesConfig): Promise<ScannedArchive> {
   const scan: ScannedArchive = { file, stored: new Map(), small: new Map(), links: new Map() };
-  const source = await openArchive(file);
-  const extract = tar.extract();
-  const feedState: { error?: unknown } = {};
-  const feeding = feedTar(ctx.signal, source, extract, feedState, (signal) => abortError(signal, `reading image archive ${file}`));
-  feeding.catch(() => undefined); // awaited below
+  const source = await openArchive(file, limits.maxImageBytes);
+  const reader = new TarReader(
+    source,
+    { maxEntries: limits.maxLayerEntries, maxEntryBytes: limits.maxLayerBytes },
+    ctx.signal,
+    (signal) => abortError(signal, `reading image archive ${file}`),
+  );
   const budget = { small: 0 };
   try {
-    for await (const entry of extract) await takeMember(ctx, scan, content, entry, budget);
-    await feeding;
+    for await (const entry of reader.entries()) await takeMember(ctx, scan, content, entry, budget);
     return scan;
   } catch (e) {
-    // Taken before source.destroy(), whose own premature-close error is no cause.
-    const sourceError = feedState.error;
-    extract.destroy();
     source.destroy();
-    await feeding.catch(() => undefined);
-    throw classify(file, e, sourceError);
+    throw classify(file, e, reader);
   }
 }
 
 /** The archive as a tar stream: gzip and zstd are recognised by their magic bytes. */
-async function openArchive(file: string): Promise<Readable> {
+async function openArchive(file: string, maxBytes: number): Promise<Readable> {
   let fh: FileHandle;
   try {
     fh = await open(file, 'r');
@@ -138,6 +138,11 @@ async function openArchive(file: string): Promise<Readable> {
     throw toSkiffError(e, `reading image archive ${file}`);
   }
   const compression = magicCompression(head);
+  const size = await fh.stat().then((st) => st.size, () => 0);
+  if (compression === 'none' && size > maxBytes) {
+    await fh.close();
+    throw archiveTooBig(file, maxBytes);
+  }
   let stage: Transform | undefined;
   if (compression !== 'none') {
     try {
@@ -148,8 +153,28 @@ async function openArchive(file: string): Promise<Readable> {
     }
   }
   const raw = fh.createReadStream({ start: 0, highWaterMark: READ_CHUNK });
-  // pipeline() hands a failure of the file onto the stage, where the parser's feed sees it.
-  return stage === undefined ? raw : pipeline(raw, stage, () => undefined);
+  // pipeline() hands a failure of the file or of gunzip on to the meter, where the reader sees it.
+  const meter = sizeCap(file, maxBytes);
+  return stage === undefined ? pipeline(raw, meter, () => undefined) : pipeline(raw, stage, meter, () => undefined);
+}
+
+/** Fails the stream at the first byte past maxBytes: a small gzip can stand for a huge tar. */
+function sizeCap(file: string, maxBytes: number): Transform {
+  let bytes = 0;
+  return new Transform({
+    highWaterMark: READ_CHUNK,
+    transform(chunk: Buffer, _enc, cb) {
+      bytes += chunk.length;
+      cb(bytes > maxBytes ? archiveTooBig(file, maxBytes) : null, chunk);
+    },
+  });
+}
+
+function archiveTooBig(file: string, maxBytes: number): SkiffError {
+  return new SkiffError(
+    'ResourceExhausted',
+    `image archive ${file}: larger than ${maxBytes} bytes uncompressed (images.maxImageBytes)`,
+  );
 }
 
 async function takeMember(
@@ -185,7 +210,7 @@ async function takeMember(
 }
 
 /** Where a link leads inside the archive; null when it leads out of it (then it resolves to nothing). */
-function linkTarget(name: string, h: tar.Header): string | null {
+function linkTarget(name: string, h: TarHeader): string | null {
   const target = h.linkname ?? '';
   // A symlink is relative to its own directory, a hard link's target is an archive path.
   const joined = h.type === 'symlink' ? posix.join(posix.dirname(name), target) : target;
@@ -273,8 +298,9 @@ async function* tapped(signal: AbortSignal, entry: Entry, tap: HashTap): AsyncGe
 }
 
 /** Errors of the source come first; gzip's and the tar parser's mean a damaged archive. */
-function classify(file: string, e: unknown, sourceError: unknown): SkiffError {
-  const err = sourceError ?? e;
+function classify(file: string, e: unknown, reader: TarReader): SkiffError {
+  const err = reader.sourceError ?? e;
+  if (err === reader.parseError && isSkiffError(err)) return err.wrap(`image archive ${file}`);
   if (isSkiffError(err)) return err;
   const code = err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
   if (typeof code === 'string' && code.startsWith('Z_')) return archiveError(file, `damaged compressed data: ${errText(err)}`, err);

@@ -2,6 +2,7 @@
 // OCI image layout (ctr export, buildx, skopeo, docker 25+) or a docker-save tarball, either one
 // possibly gzipped. This reads one into the content store in one streaming pass and says which
 // images it holds; the image records are the caller's business.
+import type { ImagesConfig } from '../../config/images.js';
 import type { OpContext } from '../../core/context.js';
 import type { Digest } from '../../core/ids.js';
 import type { ContentStore } from '../content/store.js';
@@ -35,6 +36,8 @@ export interface ArchiveImage {
 export interface ArchiveOptions {
   /** The registry of names without one ("busybox:1.0"), as for pulls. */
   readonly defaultRegistry: string;
+  /** What one member, and the archive as a whole, may hold. */
+  readonly limits: ImagesConfig;
 }
 
 /**
@@ -48,7 +51,7 @@ export async function readImageArchive(
   content: ContentStore,
   opts: ArchiveOptions,
 ): Promise<ArchiveImage[]> {
-  const scan = await scanArchive(ctx, file, content);
+  const scan = await scanArchive(ctx, file, content, opts.limits);
   let images: ArchiveImage[];
   if (scan.small.has('index.json')) {
     images = await readOciLayout(ctx, scan, content, opts);

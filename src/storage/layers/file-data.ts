@@ -3,7 +3,7 @@
 // with writev while the next ones are parsed.
 import { writev } from 'node:fs';
 
-/** Bodies come from tar-stream, typed as unknown chunks; they are always Buffers. */
+/** Entry bodies (storage/tar/tar-reader.ts) yield Buffers. */
 type Body = AsyncIterable<unknown>;
 
 /** Gather at most this much before waiting for the write in flight. */

@@ -22,6 +22,8 @@ export interface LayerRecord {
   /** Disk use estimate in bytes, and inodes, as counted while unpacking. */
   readonly size: number;
   readonly inodes: number;
+  /** Bytes of the uncompressed tar, for an image's size cap; absent in records older than it. */
+  readonly tarBytes?: number;
 }
 
 export interface LayerSpec {
@@ -34,6 +36,7 @@ export interface LayerSpec {
 export interface ProducedLayer {
   readonly bytes: number;
   readonly inodes: number;
+  readonly tarBytes?: number;
 }
 
 const TMP = '.tmp-';
@@ -52,7 +55,8 @@ function isLayerRecord(x: unknown): x is LayerRecord {
     Number.isInteger(r.n) &&
     r.n > 0 &&
     typeof r.size === 'number' &&
-    typeof r.inodes === 'number'
+    typeof r.inodes === 'number' &&
+    (r.tarBytes === undefined || typeof r.tarBytes === 'number')
   );
 }
 
@@ -163,11 +167,11 @@ export class LayerStore {
       if (have) return have;
       const joined = this.flights.has(spec.chainId);
       try {
-        return await abortable(
-          ctx.signal,
-          this.flights.run(spec.chainId, () => this.locks.run(spec.chainId, () => this.unpack(ctx, spec, produce))),
-          `unpacking layer ${spec.diffId}`,
-        );
+        const flight = this.flights.run(spec.chainId, () => this.locks.run(spec.chainId, () => this.unpack(ctx, spec, produce)));
+        // The caller whose context runs the unpack waits for it to stop and clean up (it stops
+        // as soon as that context is cancelled), so that a failed pull has left nothing behind
+        // when it returns; a caller that joined stops waiting at once.
+        return await (joined ? abortable(ctx.signal, flight, `unpacking layer ${spec.diffId}`) : flight);
       } catch (e) {
         // Another caller's unpack that was cancelled is not our failure: start our own.
         if (joined && isCancellation(e) && !ctx.signal.aborted) continue;
@@ -201,6 +205,7 @@ export class LayerStore {
         n,
         size: produced.bytes,
         inodes: produced.inodes,
+        ...(produced.tarBytes !== undefined ? { tarBytes: produced.tarBytes } : {}),
       };
       await this.index.put(hexOf(spec.chainId), record);
       this.layers.set(spec.chainId, record);

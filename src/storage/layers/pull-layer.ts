@@ -1,25 +1,48 @@
 // One layer of a pull, in one streaming pass:
 //
-//   registry ─▶ blob writer (sha256 + temp file) ─▶ decompress ─▶ sha256 (diff id) ─▶ untar
+//   registry ─▶ blob writer (sha256 + temp file) ─▶ decompress ─▶ meter (size caps, diff id) ─▶ untar
 //
 // The blob and the unpacked layer are published only when the blob's digest and size and the
 // layer's diff id all check out; otherwise both are thrown away. Every stage is a stream with a
-// bounded buffer, so a layer never sits in memory whole and a slow disk slows the download.
+// bounded buffer, so a layer never sits in memory whole and a slow disk slows the download. The
+// meter stops a layer whose uncompressed stream passes the layer's or the image's cap, however
+// well it compresses, before the tar parser sees the byte that crossed it.
 import { createHash, type Hash } from 'node:crypto';
 import { pipeline, Transform, type Readable } from 'node:stream';
+import type { ImagesConfig } from '../../config/images.js';
 import type { OpContext } from '../../core/context.js';
-import { internal, toSkiffError } from '../../core/errors.js';
+import { internal, SkiffError, toSkiffError } from '../../core/errors.js';
 import type { Digest } from '../../core/ids.js';
 import type { Sys } from '../../sys/index.js';
 import type { ContentStore } from '../content/store.js';
 import { decompressor, type Compression } from './decompress.js';
-import type { LayerStore } from './layer-store.js';
-import { unpackTar, type UnpackStats } from './tar-unpack.js';
+import type { LayerRecord, LayerStore, ProducedLayer } from './layer-store.js';
+import { unpackTar } from './tar-unpack.js';
 
 export interface PullLayerDeps {
   readonly content: ContentStore;
   readonly layers: LayerStore;
   readonly sys: Sys;
+  readonly limits: ImagesConfig;
+  /** Shared by the layers of one pull or import: the image's cap. */
+  readonly budget: ImageBudget;
+}
+
+/**
+ * Uncompressed bytes of the layers of one pull or import, together: those it unpacks as they
+ * stream, those already on the node by their record, so that retrying a refused pull (which keeps
+ * the layers that were complete) is refused again.
+ */
+export class ImageBudget {
+  private used = 0;
+
+  constructor(readonly max: number) {}
+
+  /** Counts n more bytes; false once the total is past the cap. */
+  take(n: number): boolean {
+    this.used += n;
+    return this.used <= this.max;
+  }
 }
 
 export interface LayerToPull {
@@ -45,10 +68,14 @@ export async function pullLayer(
   layer: LayerToPull,
   open: () => Promise<Readable>,
 ): Promise<PullLayerOutcome> {
-  if (deps.layers.get(layer.chainId)) return 'present';
+  const have = deps.layers.get(layer.chainId);
+  if (have) {
+    charge(deps.budget, layer, have);
+    return 'present';
+  }
   let outcome: PullLayerOutcome = 'present';
   const spec = { chainId: layer.chainId, diffId: layer.diffId, parentChainId: layer.parentChainId };
-  await deps.layers.ensure(ctx, spec, async (tmpDir) => {
+  const record = await deps.layers.ensure(ctx, spec, async (tmpDir) => {
     if (await deps.content.has(layer.digest)) {
       outcome = 'unpacked';
       return unpackBlob(ctx, deps, layer, tmpDir);
@@ -56,7 +83,13 @@ export async function pullLayer(
     outcome = 'downloaded';
     return downloadAndUnpack(ctx, deps, layer, tmpDir, open);
   });
+  // Unpacked by a concurrent pull that this one joined: its bytes were not metered here.
+  if (outcome === 'present') charge(deps.budget, layer, record);
   return outcome;
+}
+
+function charge(budget: ImageBudget, layer: LayerToPull, record: LayerRecord): void {
+  if (!budget.take(record.tarBytes ?? record.size)) throw imageTooBig(budget).wrap(`pulling layer ${layer.digest}`);
 }
 
 async function downloadAndUnpack(
@@ -65,13 +98,13 @@ async function downloadAndUnpack(
   layer: LayerToPull,
   tmpDir: string,
   open: () => Promise<Readable>,
-): Promise<UnpackStats> {
+): Promise<ProducedLayer> {
   const decompress = decompressor(layer.compression); // an unsupported format fails before any download
   const writer = await deps.content.openWriter({ digest: layer.digest, size: layer.size });
   try {
     const source = await open();
     const diff = createHash('sha256');
-    const stats = await unpackThrough(ctx, deps.sys, [source, writer.passThrough(), decompress], diff, tmpDir);
+    const stats = await unpackThrough(ctx, deps, [source, writer.passThrough(), decompress], diff, tmpDir);
     const problem = writer.verify() ?? checkDiffId(diff, layer.diffId);
     if (problem) throw problem;
     await writer.commit();
@@ -82,12 +115,12 @@ async function downloadAndUnpack(
   }
 }
 
-async function unpackBlob(ctx: OpContext, deps: PullLayerDeps, layer: LayerToPull, tmpDir: string): Promise<UnpackStats> {
+async function unpackBlob(ctx: OpContext, deps: PullLayerDeps, layer: LayerToPull, tmpDir: string): Promise<ProducedLayer> {
   const decompress = decompressor(layer.compression);
   const diff = createHash('sha256');
   try {
     const source = await deps.content.openRead(layer.digest);
-    const stats = await unpackThrough(ctx, deps.sys, [source, decompress], diff, tmpDir);
+    const stats = await unpackThrough(ctx, deps, [source, decompress], diff, tmpDir);
     const problem = checkDiffId(diff, layer.diffId);
     if (problem) throw problem;
     return stats;
@@ -99,19 +132,24 @@ async function unpackBlob(ctx: OpContext, deps: PullLayerDeps, layer: LayerToPul
 /** Runs the stages, hashes what comes out of them and unpacks it; settles only when all stages have. */
 async function unpackThrough(
   ctx: OpContext,
-  sys: Sys,
+  deps: PullLayerDeps,
   stages: [Readable, ...NodeJS.ReadWriteStream[]],
   diff: Hash,
   tmpDir: string,
-): Promise<UnpackStats> {
-  const tap = hashTap(diff);
+): Promise<ProducedLayer> {
+  const { limits } = deps;
+  const metered = { bytes: 0 };
+  const tap = meter(diff, limits.maxLayerBytes, deps.budget, metered);
   const upstream = new Promise<void>((resolve, reject) => {
     pipeline([...stages, tap], (err) => (err ? reject(err) : resolve()));
   });
   upstream.catch(() => undefined); // awaited below
-  let stats: UnpackStats;
+  let stats: ProducedLayer;
   try {
-    stats = await unpackTar(ctx, tap, tmpDir, sys);
+    stats = await unpackTar(ctx, tap, tmpDir, deps.sys, {
+      maxEntries: limits.maxLayerEntries,
+      maxEntryBytes: limits.maxLayerBytes,
+    });
   } catch (e) {
     // unpackTar reports a failed stage's own error; here the stages only stop because it did.
     await upstream.catch(() => undefined);
@@ -119,17 +157,31 @@ async function unpackThrough(
   }
   // Every stage has flushed: the blob's temp file is complete, the hashes are final.
   await upstream;
-  return stats;
+  return { bytes: stats.bytes, inodes: stats.inodes, tarBytes: metered.bytes };
 }
 
-function hashTap(hash: Hash): Transform {
+/** Hashes what passes for the diff id, and fails the stream at the first byte past a cap. */
+function meter(diff: Hash, maxLayerBytes: number, budget: ImageBudget, metered: { bytes: number }): Transform {
   return new Transform({
     highWaterMark: STAGE_BUFFER,
     transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
+      metered.bytes += chunk.length;
+      if (metered.bytes > maxLayerBytes) {
+        return cb(tooBig(`the layer is larger than ${maxLayerBytes} bytes uncompressed (images.maxLayerBytes)`));
+      }
+      if (!budget.take(chunk.length)) return cb(imageTooBig(budget));
+      diff.update(chunk);
       cb(null, chunk);
     },
   });
+}
+
+function tooBig(message: string): SkiffError {
+  return new SkiffError('ResourceExhausted', message);
+}
+
+function imageTooBig(budget: ImageBudget): SkiffError {
+  return tooBig(`the image's layers are larger than ${budget.max} bytes uncompressed together (images.maxImageBytes)`);
 }
 
 function checkDiffId(diff: Hash, expected: Digest): Error | undefined {

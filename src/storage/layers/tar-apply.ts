@@ -21,9 +21,9 @@ import {
   symlinkSync,
   writevSync,
 } from 'node:fs';
-import type { Extract, Header } from 'tar-stream';
 import type { OpContext } from '../../core/context.js';
-import { isSkiffError, toSkiffError } from '../../core/errors.js';
+import { isSkiffError, SkiffError, toSkiffError } from '../../core/errors.js';
+import type { TarEntry, TarHeader } from '../tar/tar-reader.js';
 import { makedev, SyscallError, type Sys } from '../../sys/index.js';
 import { readAll, skipBody, writeBody } from './file-data.js';
 import { cleanEntryPath, LayerTree, refuse } from './tar-paths.js';
@@ -37,8 +37,8 @@ export interface UnpackStats {
   inodes: number;
 }
 
-/** One archive entry as tar-stream hands it out: a header and a readable body. */
-export type Entry = Extract extends AsyncIterable<infer S> ? S : never;
+export type Entry = TarEntry;
+type Header = TarHeader;
 
 interface Meta {
   readonly mode: number;
@@ -61,30 +61,40 @@ const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
 const S_IFIFO = 0o010000;
 const BLOCK = 4096;
+/** uid_t and gid_t are 32 bits, and (uid_t)-1 means "leave it". */
+const MAX_ID = 0xfffffffe;
 
 export class TarApplier {
   readonly stats: UnpackStats = { entries: 0, bytes: 0, inodes: 0 };
-  private readonly tree: LayerTree;
-  /** Directory times are set last: creating entries inside a directory changes its mtime. */
-  private readonly dirTimes = new Map<string, Meta>();
+  /** Directory times hang on the tree and are set last: creating entries in a directory changes its mtime. */
+  private readonly tree: LayerTree<Meta>;
 
   constructor(
     private readonly ctx: OpContext,
     root: string,
     fresh: boolean,
     private readonly sys: Sys,
+    /** Entries plus the directories they imply without naming them: what the layer creates. */
+    private readonly maxEntries: number,
   ) {
     this.tree = new LayerTree(root, fresh);
   }
 
-  async apply(entry: Entry, rawPax: ReadonlyMap<string, Buffer> | undefined): Promise<void> {
+  async apply(entry: Entry): Promise<void> {
     const h = entry.header;
     this.stats.entries++;
     try {
-      await this.applyOne(entry, h, rawPax);
+      await this.applyOne(entry, h);
     } catch (e) {
-      if (isSkiffError(e) && e.kind === 'InvalidArgument') throw e;
+      if (isSkiffError(e) && (e.kind === 'InvalidArgument' || e.kind === 'ResourceExhausted')) throw e;
       throw toSkiffError(e, `unpacking layer entry ${JSON.stringify(h.name)}`);
+    }
+    // Counted after the fact: one entry implies at most PATH_MAX / 2 directories.
+    if (this.stats.entries + this.tree.implicitDirs > this.maxEntries) {
+      throw new SkiffError(
+        'ResourceExhausted',
+        `the layer creates more than ${this.maxEntries} files and directories (at ${JSON.stringify(h.name)})`,
+      );
     }
   }
 
@@ -92,20 +102,20 @@ export class TarApplier {
   finish(): void {
     this.stats.inodes += this.tree.implicitDirs;
     this.stats.bytes += this.tree.implicitDirs * BLOCK;
-    for (const [rel, m] of this.dirTimes) lutimesSync(this.tree.abs(rel), m.atime, m.mtime);
+    for (const [rel, m] of this.tree.attached()) lutimesSync(this.tree.abs(rel), m.atime, m.mtime);
   }
 
-  private async applyOne(entry: Entry, h: Header, rawPax: ReadonlyMap<string, Buffer> | undefined): Promise<void> {
+  private async applyOne(entry: Entry, h: Header): Promise<void> {
     const name = h.name;
     if (name.includes('\0')) throw refuse(name, 'NUL in name');
     const comps = cleanEntryPath(name);
     if (comps === undefined) throw refuse(name, 'path climbs out of the layer');
-    const meta = metaOf(h, rawPax);
+    const meta = metaOf(h);
     const base = comps[comps.length - 1] ?? '';
     const isWhiteout = base.startsWith(WHITEOUT);
     const isFile = !isWhiteout && (h.type === 'file' || h.type === 'contiguous-file');
     // Only regular files take their body; any other body is skipped so the parser can go on.
-    if (!isFile && (h.size ?? 0) > 0 && h.type !== 'directory') await skipBody(entry);
+    if (!isFile && h.size > 0) await skipBody(entry);
 
     if (isWhiteout) return this.whiteout(name, comps, base, h, meta);
     const rel = comps.join('/');
@@ -118,7 +128,7 @@ export class TarApplier {
         return this.directory(name, comps, rel, meta);
       case 'file':
       case 'contiguous-file':
-        return this.file(name, comps, rel, meta, h.size ?? 0, entry);
+        return this.file(name, comps, rel, meta, h.size, entry);
       case 'symlink':
         return this.symlink(name, comps, rel, meta, h.linkname || '');
       case 'link':
@@ -128,7 +138,7 @@ export class TarApplier {
       case 'fifo':
         return this.node(name, comps, rel, meta, h);
       default:
-        throw refuse(name, `unsupported entry type ${String(h.type)}`);
+        throw refuse(name, `unsupported entry type ${JSON.stringify(h.typeflag)}`);
     }
   }
 
@@ -148,7 +158,7 @@ export class TarApplier {
     lchownSync(abs, meta.uid, meta.gid);
     chmodSync(abs, meta.mode); // a directory we verified; chmod has no "l" form
     this.setXattrs(abs, meta);
-    this.dirTimes.set(rel, meta);
+    this.tree.attach(rel, meta);
   }
 
   private async file(name: string, comps: string[], rel: string, meta: Meta, size: number, body: Entry): Promise<void> {
@@ -208,7 +218,7 @@ export class TarApplier {
     this.prepare(name, comps, rel);
     const abs = this.tree.abs(rel);
     const type = h.type === 'fifo' ? S_IFIFO : h.type === 'block-device' ? S_IFBLK : S_IFCHR;
-    const dev = h.type === 'fifo' ? 0n : makedev(h.devmajor ?? 0, h.devminor ?? 0);
+    const dev = h.type === 'fifo' ? 0n : makedev(h.devmajor, h.devminor);
     this.sys.mknod(abs, type | meta.mode, dev);
     this.tree.set(rel, 'other');
     this.count(0);
@@ -251,10 +261,7 @@ export class TarApplier {
   private clear(rel: string): void {
     const kind = this.tree.kindOf(rel);
     if (kind === undefined) return;
-    if (kind === 'dir') {
-      const prefix = `${rel}/`;
-      for (const k of this.dirTimes.keys()) if (k === rel || k.startsWith(prefix)) this.dirTimes.delete(k);
-    }
+    // Forgetting the node forgets the times of the directories below it too.
     rmSync(this.tree.abs(rel), { recursive: kind === 'dir', force: true });
     this.tree.forget(rel);
   }
@@ -291,30 +298,26 @@ function writevAllSync(fd: number, bufs: Buffer[]): void {
   }
 }
 
-function metaOf(h: Header, rawPax: ReadonlyMap<string, Buffer> | undefined): Meta {
-  const pax = (h.pax ?? undefined) as Record<string, string> | undefined;
-  const num = (v: string | undefined): number | undefined => {
-    const n = v === undefined ? NaN : Number(v);
-    return Number.isFinite(n) ? n : undefined;
-  };
-  const mtime = num(pax?.mtime) ?? (h.mtime ? h.mtime.getTime() / 1000 : 0);
+function metaOf(h: Header): Meta {
   const xattrs = new Map<string, Buffer>();
-  if (pax) {
-    for (const [key, value] of Object.entries(pax)) {
-      if (!key.startsWith(XATTR_PAX)) continue;
-      const xname = key.slice(XATTR_PAX.length);
-      // Overlay's own attributes (redirect, metacopy, opaque) would let a layer steer the mount;
-      // opaque directories come from ".wh..wh..opq" entries only.
-      if (xname.startsWith('trusted.overlay.') || xname === '') continue;
-      xattrs.set(xname, rawPax?.get(key) ?? Buffer.from(value, 'utf8'));
-    }
+  for (const [key, value] of h.pax ?? []) {
+    if (!key.startsWith(XATTR_PAX)) continue;
+    const xname = key.slice(XATTR_PAX.length);
+    // Overlay's own attributes (redirect, metacopy, opaque) would let a layer steer the mount;
+    // opaque directories come from ".wh..wh..opq" entries only.
+    if (xname.startsWith('trusted.overlay.') || xname === '') continue;
+    xattrs.set(xname, value);
+  }
+  // Base-256 fields and PAX records hold any integer; chown takes 32 bits.
+  for (const [what, id] of [['uid', h.uid], ['gid', h.gid]] as const) {
+    if (id < 0 || id > MAX_ID) throw refuse(h.name, `${what} ${id} is out of range`);
   }
   return {
-    mode: (h.mode ?? 0o644) & 0o7777,
-    uid: num(pax?.uid) ?? h.uid ?? 0,
-    gid: num(pax?.gid) ?? h.gid ?? 0,
-    mtime,
-    atime: num(pax?.atime) ?? mtime,
+    mode: h.mode & 0o7777,
+    uid: h.uid,
+    gid: h.gid,
+    mtime: h.mtime,
+    atime: h.atime ?? h.mtime,
     xattrs,
   };
 }

@@ -6,15 +6,23 @@
 // that started empty, a path we did not create does not exist. Paths we did not create (a target
 // that was not empty) are looked up once with lstat and remembered. Calls are synchronous for the
 // reason given in tar-apply.ts.
+//
+// It is a tree of path components, not a map of full paths: a layer of a million entries whose
+// names are each 4 KiB long would otherwise hold gigabytes of keys, and removing a directory
+// would scan every key. A node costs one component (at most NAME_MAX bytes) and a few words.
 import { lstatSync, mkdirSync } from 'node:fs';
 import { hasErrno, invalidArgument, type SkiffError } from '../../core/errors.js';
 
 export type NodeKind = 'dir' | 'symlink' | 'file' | 'other';
 
-interface Known {
+interface Known<T> {
   readonly kind: NodeKind;
   /** Created by this unpack, so a hard link may point at it. */
   readonly ours: boolean;
+  /** A directory's entries, as far as they are known. */
+  children?: Map<string, Known<T>>;
+  /** What the caller attached (tar-apply: a directory's times, set last). */
+  data?: T;
 }
 
 export function refuse(entry: string, why: string): SkiffError {
@@ -39,10 +47,10 @@ export function cleanEntryPath(name: string): string[] | undefined {
   return out;
 }
 
-export class LayerTree {
+export class LayerTree<T = never> {
   /** Missing parent directories this unpack had to create. */
   implicitDirs = 0;
-  private readonly known = new Map<string, Known>([['', { kind: 'dir', ours: false }]]);
+  private readonly top: Known<T> = { kind: 'dir', ours: false };
 
   constructor(
     readonly root: string,
@@ -61,21 +69,35 @@ export class LayerTree {
 
   /** Whether rel was created by this unpack, and as what. */
   created(rel: string): NodeKind | undefined {
-    const k = this.known.get(rel);
+    const k = this.find(rel);
     return k?.ours ? k.kind : undefined;
   }
 
+  /** rel now holds a new `kind` of ours (whatever was there before is gone). Its parent is known. */
   set(rel: string, kind: NodeKind): void {
-    this.known.set(rel, { kind, ours: true });
+    this.place(rel, { kind, ours: true });
   }
 
   /** rel is gone, and with it everything below it. */
   forget(rel: string): void {
-    const k = this.known.get(rel);
-    this.known.delete(rel);
-    if (k?.kind !== 'dir') return;
-    const prefix = `${rel}/`;
-    for (const key of this.known.keys()) if (key.startsWith(prefix)) this.known.delete(key);
+    const { parent, name } = this.parentOf(rel);
+    parent?.children?.delete(name);
+  }
+
+  /** Attaches `data` to what is at rel (known already). */
+  attach(rel: string, data: T): void {
+    const k = this.find(rel);
+    if (k) k.data = data;
+  }
+
+  /** Every attached value with its path, parents before children. */
+  *attached(): Generator<[string, T]> {
+    const stack: [string, Known<T>][] = [['', this.top]];
+    for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+      const [rel, k] = item;
+      if (k.data !== undefined) yield [rel, k.data];
+      for (const [name, child] of k.children ?? []) stack.push([rel === '' ? name : `${rel}/${name}`, child]);
+    }
   }
 
   /**
@@ -86,7 +108,7 @@ export class LayerTree {
     if (comps.length <= 1) return;
     // A known directory's ancestors were verified when it was recorded, and replacing one of
     // them would have forgotten it.
-    if (this.known.get(comps.slice(0, -1).join('/'))?.kind === 'dir') return;
+    if (this.find(comps.slice(0, -1).join('/'))?.kind === 'dir') return;
     let rel = '';
     for (let i = 0; i < comps.length - 1; i++) {
       rel = i === 0 ? comps[0]! : `${rel}/${comps[i]!}`;
@@ -107,8 +129,34 @@ export class LayerTree {
     this.implicitDirs++;
   }
 
-  private lookup(rel: string): Known | undefined {
-    const k = this.known.get(rel);
+  /** The node at rel, as far as the tree knows it. */
+  private find(rel: string): Known<T> | undefined {
+    if (rel === '') return this.top;
+    let k: Known<T> | undefined = this.top;
+    for (const c of rel.split('/')) {
+      k = k.children?.get(c);
+      if (k === undefined) return undefined;
+    }
+    return k;
+  }
+
+  private parentOf(rel: string): { parent: Known<T> | undefined; name: string } {
+    const slash = rel.lastIndexOf('/');
+    return slash === -1
+      ? { parent: this.top, name: rel }
+      : { parent: this.find(rel.slice(0, slash)), name: rel.slice(slash + 1) };
+  }
+
+  private place(rel: string, k: Known<T>): void {
+    const { parent, name } = this.parentOf(rel);
+    // Parents are verified (and so known) before anything is placed below them.
+    if (parent === undefined) return;
+    // A copy: `name` is a slice of the entry's whole path, and V8 would keep all of it alive.
+    (parent.children ??= new Map()).set(Buffer.from(name).toString(), k);
+  }
+
+  private lookup(rel: string): Known<T> | undefined {
+    const k = this.find(rel);
     if (k !== undefined || this.fresh) return k;
     try {
       const st = lstatSync(this.abs(rel));
@@ -119,8 +167,8 @@ export class LayerTree {
           : st.isFile()
             ? 'file'
             : 'other';
-      const found = { kind, ours: false };
-      this.known.set(rel, found);
+      const found: Known<T> = { kind, ours: false };
+      this.place(rel, found);
       return found;
     } catch (e) {
       if (hasErrno(e, 'ENOENT')) return undefined;

@@ -3,12 +3,10 @@
 // the target (see tar-paths.ts); a refused entry fails the whole layer with InvalidArgument.
 import { readdir } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import * as tar from 'tar-stream';
-import { feedTar } from '../tar-feed.js';
 import { abortError, type OpContext } from '../../core/context.js';
-import { invalidArgument, isKind, isSkiffError, SkiffError, toSkiffError } from '../../core/errors.js';
+import { invalidArgument, isSkiffError, SkiffError, toSkiffError } from '../../core/errors.js';
 import type { Sys } from '../../sys/index.js';
-import { captureRawPax } from './pax-raw.js';
+import { TarReader, type TarLimits } from '../tar/tar-reader.js';
 import { TarApplier, type UnpackStats } from './tar-apply.js';
 
 export type { UnpackStats } from './tar-apply.js';
@@ -18,23 +16,23 @@ const YIELD_MS = 2;
 /**
  * Reads `tarStream` to its end (callers hash it for the diff id, so every byte must pass) and
  * applies its entries to `targetDir`. On failure the caller removes the directory: entries written
- * before the failure stay, but none of them outside it.
+ * before the failure stay, but none of them outside it. `limits` caps the entries (and the
+ * directories they imply) and the size of one entry's body.
  */
-export async function unpackTar(ctx: OpContext, tarStream: Readable, targetDir: string, sys: Sys): Promise<UnpackStats> {
+export async function unpackTar(
+  ctx: OpContext,
+  tarStream: Readable,
+  targetDir: string,
+  sys: Sys,
+  limits: TarLimits,
+): Promise<UnpackStats> {
   const fresh = (await readdir(targetDir)).length === 0;
-  const applier = new TarApplier(ctx, targetDir, fresh, sys);
-  // Old v7 archives have no ustar magic; Go's archive/tar reads them, so do we (checksums still hold).
-  const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
-  const takeRawPax = captureRawPax(extract);
-  const feedState: { error?: unknown } = {};
-  const feeding = feedTar(ctx.signal, tarStream, extract, feedState, (signal) => abortError(signal, 'unpacking layer'));
-  // Awaited below; until then its rejection is only recorded.
-  feeding.catch(() => undefined);
+  const applier = new TarApplier(ctx, targetDir, fresh, sys, limits.maxEntries);
+  const reader = new TarReader(tarStream, limits, ctx.signal, (signal) => abortError(signal, 'unpacking layer'));
   try {
     let slice = performance.now();
-    for await (const entry of extract) {
-      const hasPax = entry.header.pax != null;
-      await applier.apply(entry, hasPax ? takeRawPax() : undefined);
+    for await (const entry of reader.entries()) {
+      await applier.apply(entry);
       // Entries already buffered are applied without a turn of the event loop in between, and
       // their file calls are synchronous (tar-apply.ts): give other work a turn every few ms.
       if (performance.now() - slice > YIELD_MS) {
@@ -42,25 +40,20 @@ export async function unpackTar(ctx: OpContext, tarStream: Readable, targetDir: 
         slice = performance.now();
       }
     }
-    await feeding;
     applier.finish();
     return applier.stats;
   } catch (e) {
-    extract.destroy();
     tarStream.destroy();
-    await feeding.catch(() => undefined);
-    throw classify(e, feedState.error);
+    throw classify(e, reader.sourceError);
   }
 }
 
 /**
- * A refused entry is reported as such. Otherwise a failed source (network, gunzip, blob digest) is
- * the cause, whatever the entry that was reading from it says; the parser's own errors mean a bad
- * archive.
+ * A failed source (network, gunzip, blob digest, a size cap) is the cause, whatever the entry that
+ * was reading from it says; otherwise the parser's and the applier's errors say what is wrong.
  */
 function classify(e: unknown, sourceError: unknown): SkiffError {
-  if (isKind(e, 'InvalidArgument')) return e as SkiffError;
-  if (sourceError !== undefined) return toSkiffError(sourceError, 'reading layer');
+  if (sourceError !== undefined) return isSkiffError(sourceError) ? sourceError : toSkiffError(sourceError, 'reading layer');
   if (isSkiffError(e)) return e;
   if (e instanceof Error && (e.name === 'AbortError' || (e as NodeJS.ErrnoException).code !== undefined)) {
     return toSkiffError(e, 'unpacking layer');

@@ -18,7 +18,7 @@ describe('deploy/config.yaml', function () {
 
   it('lists every key of every section', function () {
     expect(Object.keys(doc).sort()).to.deep.equal(Object.keys(DEFAULT_CONFIG).sort());
-    for (const section of ['registry', 'network', 'sandbox', 'metrics'] as const) {
+    for (const section of ['registry', 'images', 'network', 'sandbox', 'metrics'] as const) {
       expect(Object.keys(doc[section] as object).sort(), section).to.deep.equal(Object.keys(DEFAULT_CONFIG[section]).sort());
     }
   });

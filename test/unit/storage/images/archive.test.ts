@@ -4,6 +4,7 @@ import { watch } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { DEFAULT_IMAGES_CONFIG } from '../../../../src/config/images.js';
 import type { OpContext } from '../../../../src/core/context.js';
 import { isKind, SkiffError } from '../../../../src/core/errors.js';
 import type { Digest } from '../../../../src/core/ids.js';
@@ -15,6 +16,7 @@ import { buildImage, buildIndex, type BuiltImage } from '../../../support/oci-im
 import { sha256, tarLayer, type TarLayer } from '../../../support/tar-layer.js';
 import { blob, entryFor, hexOf, imageBlobs, indexJson, OCI_LAYOUT, packArchive, type Member } from '../../../support/archive-builder.js';
 import { makeTempDir, removeDir } from '../layers/fixtures.js';
+import { block } from '../../../support/tar-blocks.js';
 
 async function rejection(p: Promise<unknown>): Promise<SkiffError> {
   try {
@@ -66,10 +68,10 @@ describe('storage/images/archive', () => {
     await removeDir(dir);
   });
 
-  async function importBuffer(buf: Buffer): Promise<ArchiveImage[]> {
+  async function importBuffer(buf: Buffer, limits = DEFAULT_IMAGES_CONFIG): Promise<ArchiveImage[]> {
     const file = join(dir, 'image.tar');
     await writeFile(file, buf);
-    return readImageArchive(ctx, file, content, { defaultRegistry: 'docker.io' });
+    return readImageArchive(ctx, file, content, { defaultRegistry: 'docker.io', limits });
   }
 
   async function expectStored(img: ArchiveImage): Promise<void> {
@@ -365,9 +367,56 @@ describe('storage/images/archive', () => {
       expect(await content.has(sha256(big) as Digest)).to.equal(false);
     });
 
+    it('refuses a 4 GiB PAX header from its header block, naming the archive', async () => {
+      const e = await rejection(importBuffer(Buffer.concat([block({ name: 'PaxHeader', type: 'x', size: 2 ** 32 }), Buffer.alloc(1 << 20)])));
+      expect(e.kind).to.equal('InvalidArgument');
+      expect(e.message).to.equal(`image archive ${join(dir, 'image.tar')}: PAX header of 4294967296 bytes exceeds 1 MiB (tar header at byte 0)`);
+    });
+
     it('says NotFound for an archive file that does not exist', async () => {
-      const e = await rejection(readImageArchive(ctx, join(dir, 'absent.tar'), content, { defaultRegistry: 'docker.io' }));
+      const e = await rejection(readImageArchive(ctx, join(dir, 'absent.tar'), content, { defaultRegistry: 'docker.io', limits: DEFAULT_IMAGES_CONFIG }));
       expect(e.kind).to.equal('NotFound');
+    });
+  });
+
+  describe('hard limits', () => {
+    const MiB = 1024 * 1024;
+    const small = { ...DEFAULT_IMAGES_CONFIG, maxLayerBytes: 2 * MiB, maxImageBytes: 4 * MiB, maxLayerEntries: 20 };
+    const file = () => join(dir, 'image.tar');
+
+    it('refuses a gzipped archive that unpacks past maxImageBytes, leaving no temp file', async () => {
+      const zeros = Buffer.alloc(MiB);
+      // Twelve members of 1 MiB: each under the member cap, 12 MiB in all, about 12 KiB gzipped.
+      const members = Array.from({ length: 12 }, (_, i) => ({ name: `junk-${i}.tar`, body: zeros }));
+      const bomb = gzipSync(await packArchive(members));
+      expect(bomb.length).to.be.below(64 * 1024);
+      const e = await rejection(importBuffer(bomb, small));
+      expect(e.kind).to.equal('ResourceExhausted');
+      expect(e.message).to.equal(`image archive ${file()}: larger than ${4 * MiB} bytes uncompressed (images.maxImageBytes)`);
+    });
+
+    it('refuses a plain archive larger than maxImageBytes before reading it', async () => {
+      const e = await rejection(importBuffer(await packArchive([{ name: 'big.tar', body: Buffer.alloc(5 * MiB) }]), { ...small, maxLayerBytes: 8 * MiB }));
+      expect(e.kind).to.equal('ResourceExhausted');
+      expect(e.message).to.contain('larger than 4194304 bytes uncompressed (images.maxImageBytes)');
+      expect(await content.list()).to.deep.equal([]);
+    });
+
+    it('refuses a member larger than maxLayerBytes from its header', async () => {
+      const big = Buffer.alloc(3 * MiB, 1);
+      const e = await rejection(importBuffer(await packArchive([blob(sha256(big), big)]), small));
+      expect(e.kind).to.equal('ResourceExhausted');
+      expect(e.message).to.equal(
+        `image archive ${file()}: entry "blobs/sha256/${hexOf(sha256(big))}" of ${3 * MiB} bytes exceeds the limit of ${2 * MiB} bytes`,
+      );
+      expect(await content.has(sha256(big) as Digest)).to.equal(false);
+    });
+
+    it('refuses more members than maxLayerEntries', async () => {
+      const members = Array.from({ length: 21 }, (_, i) => ({ name: `f${i}`, body: 'x' }));
+      const e = await rejection(importBuffer(await packArchive(members), small));
+      expect(e.kind).to.equal('ResourceExhausted');
+      expect(e.message).to.equal(`image archive ${file()}: more than 20 entries (at "f20")`);
     });
   });
 });

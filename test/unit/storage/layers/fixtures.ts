@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import * as tar from 'tar-stream';
 import type { OpContext } from '../../../../src/core/context.js';
+import { paxRecords } from '../../../support/tar-blocks.js';
 import { silentLogger } from '../../../../src/log/logger.js';
 
 export function testContext(signal: AbortSignal = new AbortController().signal): OpContext {
@@ -25,18 +26,6 @@ export interface TarEntry extends Partial<tar.Header> {
   body?: string | Buffer;
   /** Raw PAX records for this entry, bytes kept as they are (tar-stream's pack only writes strings). */
   rawPax?: Record<string, Buffer | string>;
-}
-
-export function paxRecords(records: Record<string, Buffer | string>): Buffer {
-  const parts: Buffer[] = [];
-  for (const [key, value] of Object.entries(records)) {
-    const body = Buffer.concat([Buffer.from(` ${key}=`), Buffer.from(value), Buffer.from('\n')]);
-    // The length prefix counts itself.
-    let len = body.length + 1;
-    while (String(len).length + body.length !== len) len = String(len).length + body.length;
-    parts.push(Buffer.concat([Buffer.from(String(len)), body]));
-  }
-  return Buffer.concat(parts);
 }
 
 export async function buildTar(entries: TarEntry[]): Promise<Buffer> {

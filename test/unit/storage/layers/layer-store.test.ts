@@ -68,6 +68,26 @@ describe('storage/layers/layer-store', () => {
     expect(ok.n).to.equal(1);
   });
 
+  it('has cleaned up when a cancelled unpack returns to the caller that ran it', async () => {
+    const spec = { chainId: d('cancelled'), diffId: d('cancelled') };
+    const ac = new AbortController();
+    const ensured = store.ensure(testContext(ac.signal), spec, async (tmp) => {
+      await writeFile(join(tmp, 'partial'), 'x');
+      ac.abort();
+      // An unpack notices a cancel at its next chunk, not at once.
+      await new Promise((r) => setTimeout(r, 50));
+      throw new Error('stopped');
+    });
+    let err: unknown;
+    try {
+      await ensured;
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(Error);
+    expect((await readdir(dir)).sort()).to.deep.equal(['index']);
+  });
+
   it('keeps records across restarts and lists parents for overlay lowerdirs', async () => {
     const [a, b] = chainIds([d('l1'), d('l2')]) as [Digest, Digest];
     await store.ensure(testContext(), { chainId: a, diffId: d('l1') }, async () => ({ bytes: 1, inodes: 1 }));

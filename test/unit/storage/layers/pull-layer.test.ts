@@ -9,13 +9,18 @@ import type { Digest } from '../../../../src/core/ids.js';
 import { realSys } from '../../../../src/sys/index.js';
 import { ContentStore } from '../../../../src/storage/content/store.js';
 import { chainIds, LayerStore } from '../../../../src/storage/layers/layer-store.js';
-import { pullLayer, type LayerToPull } from '../../../../src/storage/layers/pull-layer.js';
+import { DEFAULT_IMAGES_CONFIG, type ImagesConfig } from '../../../../src/config/images.js';
+import { ImageBudget, pullLayer, type LayerToPull } from '../../../../src/storage/layers/pull-layer.js';
+import { block } from '../../../support/tar-blocks.js';
 import { buildTar, gzip, makeTempDir, removeDir, streamOf, testContext, type TarEntry } from './fixtures.js';
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}` as Digest;
 
-async function layerOf(entries: TarEntry[], parent?: Digest) {
-  const tar = await buildTar(entries);
+async function layerOf(entries: TarEntry[], parent?: Digest, trailer = Buffer.alloc(0)) {
+  return layerOfTar(Buffer.concat([await buildTar(entries), trailer]), parent);
+}
+
+function layerOfTar(tar: Buffer, parent?: Digest) {
   const blob = gzip(tar);
   const diffId = sha(tar);
   const chainId = parent ? chainIds([parent, diffId])[1]! : diffId;
@@ -54,7 +59,13 @@ describe('storage/layers/pull-layer', () => {
   });
   afterEach(async () => removeDir(dir));
 
-  const deps = () => ({ content, layers, sys });
+  const deps = (limits: ImagesConfig = DEFAULT_IMAGES_CONFIG, budget = new ImageBudget(limits.maxImageBytes)) => ({
+    content,
+    layers,
+    sys,
+    limits,
+    budget,
+  });
 
   /** Nothing published and no temp file left: the stores look as if the pull never happened. */
   async function expectNothingPublished(layer: LayerToPull) {
@@ -148,6 +159,76 @@ describe('storage/layers/pull-layer', () => {
     expect(isKind(e, 'Unavailable'), String(e)).to.equal(true);
     expect((e as Error).message).to.contain('socket hang up');
     await expectNothingPublished(layer);
+  });
+
+  describe('hard limits', () => {
+    const MiB = 1024 * 1024;
+    const small = { ...DEFAULT_IMAGES_CONFIG, maxLayerBytes: 2 * MiB, maxImageBytes: 3 * MiB };
+    const zeros = (n: number, files: number): TarEntry[] =>
+      Array.from({ length: files }, (_, i) => ({ name: `z${i}`, body: Buffer.alloc(n) }));
+
+    it('refuses a gzip bomb past maxLayerBytes with ResourceExhausted, naming the layer, publishing nothing', async () => {
+      // 8 MiB of zeros in 1 MiB files: no entry is over the cap, the layer is; the blob is ~8 KiB.
+      const { blob, layer } = await layerOf(zeros(MiB, 8));
+      expect(blob.length).to.be.below(64 * 1024);
+      const e = await rejection(pullLayer(testContext(), deps(small), layer, async () => streamOf(blob)));
+      expect(isKind(e, 'ResourceExhausted'), String(e)).to.equal(true);
+      expect((e as Error).message).to.equal(
+        `pulling layer ${layer.digest}: the layer is larger than ${2 * MiB} bytes uncompressed (images.maxLayerBytes)`,
+      );
+      await expectNothingPublished(layer);
+    });
+
+    it('counts the bytes after the end-of-archive marker too: they are part of the diff id', async () => {
+      const { blob, layer } = await layerOf([{ name: 'f', body: 'x' }], undefined, Buffer.alloc(4 * MiB));
+      const e = await rejection(pullLayer(testContext(), deps(small), layer, async () => streamOf(blob)));
+      expect(isKind(e, 'ResourceExhausted'), String(e)).to.equal(true);
+      await expectNothingPublished(layer);
+    });
+
+    it('refuses an entry declaring more than maxLayerBytes from its header', async () => {
+      const { blob, layer } = layerOfTar(Buffer.concat([block({ name: 'huge', size: 2 ** 32 }), Buffer.alloc(4096)]));
+      const e = await rejection(pullLayer(testContext(), deps(small), layer, async () => streamOf(blob)));
+      expect(isKind(e, 'ResourceExhausted'), String(e)).to.equal(true);
+      expect((e as Error).message).to.equal(
+        `pulling layer ${layer.digest}: entry "huge" of ${2 ** 32} bytes exceeds the limit of ${2 * MiB} bytes`,
+      );
+      await expectNothingPublished(layer);
+    });
+
+    it('shares maxImageBytes between the layers of one image', async () => {
+      const first = await layerOf(zeros(800 * 1024, 2));
+      const second = await layerOf(zeros(800 * 1024, 2).map((e) => ({ ...e, name: `second-${e.name}` })));
+      const budget = new ImageBudget(small.maxImageBytes);
+      expect(await pullLayer(testContext(), deps(small, budget), first.layer, async () => streamOf(first.blob))).to.equal('downloaded');
+      const e = await rejection(pullLayer(testContext(), deps(small, budget), second.layer, async () => streamOf(second.blob)));
+      expect(isKind(e, 'ResourceExhausted'), String(e)).to.equal(true);
+      expect((e as Error).message).to.equal(
+        `pulling layer ${second.layer.digest}: the image's layers are larger than ${3 * MiB} bytes uncompressed together (images.maxImageBytes)`,
+      );
+      expect(await content.has(second.layer.digest)).to.equal(false);
+      expect(layers.get(second.layer.chainId)).to.equal(undefined);
+      expect(await readdir(join(dir, 'content', 'ingest'))).to.deep.equal([]);
+      expect((await readdir(join(dir, 'layers'))).sort()).to.deep.equal(['1', 'index']);
+      // Retried (the first layer is on the node now), it is refused again: present layers count.
+      const retry = new ImageBudget(small.maxImageBytes);
+      expect(await pullLayer(testContext(), deps(small, retry), first.layer, async () => streamOf(first.blob))).to.equal('present');
+      const again = await rejection(pullLayer(testContext(), deps(small, retry), second.layer, async () => streamOf(second.blob)));
+      expect(isKind(again, 'ResourceExhausted'), String(again)).to.equal(true);
+      expect(layers.get(first.layer.chainId)?.tarBytes).to.equal(first.tar.length);
+      // Alone, with a budget of its own, the same layer fits.
+      expect(await pullLayer(testContext(), deps(small), second.layer, async () => streamOf(second.blob))).to.equal('downloaded');
+    });
+
+    it('refuses a 4 GiB PAX header naming the layer and the reason, publishing nothing', async () => {
+      const { blob, layer } = layerOfTar(Buffer.concat([block({ name: 'PaxHeader', type: 'x', size: 2 ** 32 }), Buffer.alloc(MiB)]));
+      const e = await rejection(pullLayer(testContext(), deps(), layer, async () => streamOf(blob)));
+      expect(isKind(e, 'InvalidArgument'), String(e)).to.equal(true);
+      expect((e as Error).message).to.equal(
+        `pulling layer ${layer.digest}: PAX header of 4294967296 bytes exceeds 1 MiB (tar header at byte 0)`,
+      );
+      await expectNothingPublished(layer);
+    });
   });
 
   it('shares one download between concurrent pulls of one layer', async () => {

@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { isKind } from '../../../../src/core/errors.js';
 import { realSys } from '../../../../src/sys/index.js';
 import { unpackTar } from '../../../../src/storage/layers/tar-unpack.js';
+import { block } from '../../../support/tar-blocks.js';
 import { buildTar, makeTempDir, removeDir, streamOf, testContext, type TarEntry } from './fixtures.js';
 
 const sys = realSys();
+const LIMITS = { maxEntries: 1000, maxEntryBytes: 1 << 30 };
 const T0 = new Date(1_500_000_000_000);
 
 describe('storage/layers/tar-unpack', () => {
@@ -26,7 +28,7 @@ describe('storage/layers/tar-unpack', () => {
   afterEach(async () => removeDir(base));
 
   async function unpack(entries: TarEntry[], chunk = 4096) {
-    return unpackTar(testContext(), streamOf(await buildTar(entries), chunk), target, sys);
+    return unpackTar(testContext(), streamOf(await buildTar(entries), chunk), target, sys, LIMITS);
   }
 
   async function expectRefused(entries: TarEntry[], naming: string): Promise<void> {
@@ -257,11 +259,53 @@ describe('storage/layers/tar-unpack', () => {
   it('refuses a tar that is not one, with InvalidArgument', async () => {
     let err: unknown;
     try {
-      await unpackTar(testContext(), streamOf(Buffer.alloc(2048, 0x41)), target, sys);
+      await unpackTar(testContext(), streamOf(Buffer.alloc(2048, 0x41)), target, sys, LIMITS);
     } catch (e) {
       err = e;
     }
     expect(isKind(err, 'InvalidArgument'), String(err)).to.equal(true);
+  });
+
+  it('refuses a 4 GiB PAX header by its size, with InvalidArgument, before reading it', async () => {
+    // Only the header block and 1 MiB of the 4 GiB it announces: the refusal must not wait for more.
+    const tar = Buffer.concat([block({ name: 'PaxHeader', type: 'x', size: 2 ** 32 }), Buffer.alloc(1 << 20, 0x41)]);
+    let err: unknown;
+    try {
+      await unpackTar(testContext(), streamOf(tar), target, sys, LIMITS);
+    } catch (e) {
+      err = e;
+    }
+    expect(isKind(err, 'InvalidArgument'), String(err)).to.equal(true);
+    expect((err as Error).message).to.equal('PAX header of 4294967296 bytes exceeds 1 MiB (tar header at byte 0)');
+  });
+
+  it('refuses a uid or gid chown cannot take, with InvalidArgument', async () => {
+    const uid = Buffer.from([0x80, 0, 0, 1, 0, 0, 0, 0]); // base-256: 2^32
+    const tar = Buffer.concat([block({ name: 'big-uid', uidField: uid }), Buffer.alloc(1024)]);
+    let err: unknown;
+    try {
+      await unpackTar(testContext(), streamOf(tar), target, sys, LIMITS);
+    } catch (e) {
+      err = e;
+    }
+    expect(isKind(err, 'InvalidArgument'), String(err)).to.equal(true);
+    expect((err as Error).message).to.equal('layer entry "big-uid" refused: uid 4294967296 is out of range');
+  });
+
+  it('counts the directories a path implies against the entry limit', async () => {
+    const tar = await buildTar([{ name: 'a/b/c/d/e/f', body: 'x' }]);
+    let err: unknown;
+    try {
+      await unpackTar(testContext(), streamOf(tar), target, sys, { ...LIMITS, maxEntries: 5 });
+    } catch (e) {
+      err = e;
+    }
+    expect(isKind(err, 'ResourceExhausted'), String(err)).to.equal(true);
+    expect((err as Error).message).to.equal('the layer creates more than 5 files and directories (at "a/b/c/d/e/f")');
+    const second = join(base, 'second');
+    await mkdir(second);
+    const stats = await unpackTar(testContext(), streamOf(tar), second, sys, { ...LIMITS, maxEntries: 6 });
+    expect(stats).to.deep.include({ entries: 1, inodes: 6 });
   });
 
   it('stops when the context is cancelled', async () => {
@@ -269,7 +313,7 @@ describe('storage/layers/tar-unpack', () => {
     ac.abort();
     let err: unknown;
     try {
-      await unpackTar(testContext(ac.signal), streamOf(await buildTar([{ name: 'a', body: 'x' }])), target, sys);
+      await unpackTar(testContext(ac.signal), streamOf(await buildTar([{ name: 'a', body: 'x' }])), target, sys, LIMITS);
     } catch (e) {
       err = e;
     }

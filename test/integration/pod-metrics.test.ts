@@ -172,7 +172,10 @@ describe('pod network stats and metrics over the CRI socket', function () {
     expect(pick(m, 'container_cpu_usage_seconds_total')?.metricType).to.equal(MetricType.COUNTER);
     // Half a core for 1.5 s: the quota throttled it, and the counters say so.
     expect(value(pick(m, 'container_cpu_cfs_periods_total'))).to.be.greaterThan(5);
-    expect(value(pick(m, 'container_cpu_cfs_throttled_periods_total'))).to.be.greaterThan(2);
+    // How often the quota bit depends on how much CPU the loaded machine gave the loop, so the
+    // figure is checked against the cgroup's own count, read just after the metrics.
+    const throttled = Number(parseFlatKeyed(file('cpu', 'cpu.stat')).get('nr_throttled'));
+    expect(value(pick(m, 'container_cpu_cfs_throttled_periods_total'))).to.be.within(Math.max(0, throttled - 25), throttled);
     expect(value(pick(m, 'container_threads'))).to.equal(Number(file('pids', 'pids.current')));
     expect(value(pick(m, 'container_processes'))).to.equal(file('pids', 'cgroup.procs').trim().split('\n').length);
     expect(value(pick(m, 'container_oom_events_total'))).to.equal(0);

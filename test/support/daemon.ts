@@ -134,7 +134,8 @@ export class TestDaemon {
   async cleanup(): Promise<void> {
     await this.stop('SIGKILL');
     await removeHostState(this);
-    await rm(this.dir, { recursive: true, force: true });
+    // A monitor of an exec session may still be writing its exit file as the daemon dies.
+    await rm(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 }
 

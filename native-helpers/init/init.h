@@ -109,6 +109,12 @@ void shim_sync_init(char **envp);
 /* run: hand the container over to the monitor (when there is a SKIFF_SYNC_FD). */
 void shim_hand_over(bool yes);
 
+/* target.c: the process `exec --pid` names, checked against the start time the daemon recorded.
+ * target_open returns a pidfd of it (or -1 after reporting: gone, a zombie, or another process
+ * that reuses its pid); target_check_alive fails once that process has exited. */
+int target_open(int pid, uint64_t start_time);
+int target_check_alive(int pidfd, int pid);
+
 /* run.c, exec.c */
 /* seccomp.c: the daemon's compiled filter, read from the bundle, installed before exec. */
 int seccomp_read(const char *bundle);

@@ -113,6 +113,7 @@ static inline long rt_prctl5(int op, unsigned long a2, unsigned long a3, unsigne
 {
 	return RT_SYS(__NR_prctl, op, a2, a3, a4, a5);
 }
+static inline long rt_pidfd_open(int pid) { return RT_SYS(__NR_pidfd_open, pid, 0, 0, 0, 0); }
 static inline long rt_ppoll_now(struct rt_pollfd *fds, unsigned n)
 {
 	/* Writable: the kernel (and qemu-user) write the time left back. */

@@ -43,6 +43,8 @@ export class BuiltinExecutor extends MonitoredExecutor {
       'exec',
       '--pid',
       String(req.pid),
+      '--start-time',
+      String(req.pidStartTime),
       // The container's capabilities, rlimits, no_new_privs and seccomp hold the exec too.
       '--bundle',
       req.bundleDir,

@@ -28,6 +28,8 @@ export interface ExecRequest {
   /** The container's id (OCI runtimes address containers by id) and its pid (skiff-init by pid). */
   readonly id: string;
   readonly pid: number;
+  /** The pid's start time as recorded at start: a process with another one is never entered. */
+  readonly pidStartTime: number;
   /** The container's bundle: its confinement applies to the exec too. */
   readonly bundleDir: string;
   readonly cgroupProcs: readonly string[];

@@ -432,11 +432,13 @@ describe('skiff-init', function () {
       [['run', '--bundle'], /--bundle needs a value/],
       [['run', '--bundle', 'a', '--bogus', 'b'], /unknown option --bogus/],
       [['run', '--bundle', 'a', '--cgroup-procs', 'relative'], /--cgroup-procs needs an absolute path/],
-      [['exec', '--pid', '1', '--cwd', '/', '--uid', '0', '--gid', '0'], /no command after --/],
-      [['exec', '--pid', 'x', '--cwd', '/', '--uid', '0', '--gid', '0', '--', 'true'], /--pid: bad pid x/],
-      [['exec', '--pid', '1', '--cwd', '/', '--uid', '0', '--', 'true'], /--gid are required/],
-      [['exec', '--pid', '1', '--cwd', '/', '--uid', '0', '--gid', '0', '--env', 'NOEQUALS', '--', 'true'], /--env needs KEY=VALUE/],
-      [['exec', '--pid', '1', '--cwd', '/', '--uid', '0', '--gid', '0', '--groups', '1,x', '--', 'true'], /--groups: bad group id x/],
+      [['exec', '--pid', '1', '--start-time', '1', '--cwd', '/', '--uid', '0', '--gid', '0'], /no command after --/],
+      [['exec', '--pid', 'x', '--start-time', '1', '--cwd', '/', '--uid', '0', '--gid', '0', '--', 'true'], /--pid: bad pid x/],
+      [['exec', '--pid', '1', '--start-time', '1', '--cwd', '/', '--uid', '0', '--', 'true'], /--gid are required/],
+      [['exec', '--pid', '1', '--cwd', '/', '--uid', '0', '--gid', '0', '--', 'true'], /--start-time, .* are required/],
+      [['exec', '--pid', '1', '--start-time', '12x', '--cwd', '/', '--uid', '0', '--gid', '0', '--', 'true'], /--start-time: bad start time 12x/],
+      [['exec', '--pid', '1', '--start-time', '1', '--cwd', '/', '--uid', '0', '--gid', '0', '--env', 'NOEQUALS', '--', 'true'], /--env needs KEY=VALUE/],
+      [['exec', '--pid', '1', '--start-time', '1', '--cwd', '/', '--uid', '0', '--gid', '0', '--groups', '1,x', '--', 'true'], /--groups: bad group id x/],
     ];
     for (const [args, message] of cases) {
       const r = await init(args);
@@ -557,8 +559,10 @@ describe('skiff-init', function () {
   });
 
   describe('exec', function () {
-    const exec = (pid: number, opts: string[], argv: string[]) =>
-      init(['exec', '--pid', String(pid), ...opts, '--', ...argv]);
+    /** Field 22 of /proc/PID/stat: the daemon records it with the pid, and exec checks it. */
+    const startTime = (pid: number) => statFields(pid)?.[19] ?? '0';
+    const exec = (pid: number, opts: string[], argv: string[], start = startTime(pid)) =>
+      init(['exec', '--pid', String(pid), '--start-time', start, ...opts, '--', ...argv]);
     const asRoot = ['--cwd', '/', '--uid', '0', '--gid', '0'];
 
     it('enters a running container: its hostname, pid namespace and mounts', async function () {
@@ -594,11 +598,26 @@ describe('skiff-init', function () {
       const missing = await exec(pid, asRoot, ['no-such-command']);
       expect(missing.code).to.equal(127);
       expect(missing.stderr).to.match(/^\[skiff-init:e\] exec no-such-command: executable file not found in \$PATH[^\n]*\n$/);
+      const start = startTime(pid);
       process.kill(pid, 'SIGKILL');
       await until(() => deadOrZombie(pid), 5000, 'the container to die');
-      const dead = await exec(pid, asRoot, ['true']);
+      const dead = await exec(pid, asRoot, ['true'], start);
       expect(dead.code).to.equal(1);
       expect(dead.stderr).to.match(new RegExp(`^\\[skiff-init:e\\] process ${pid} is not running[^\\n]*\\n$`));
+    });
+
+    it('enters no process but the one started at --start-time (a reused pid is refused)', async function () {
+      const { pid } = await background(baseSpec(['sleep', '30']));
+      const marker = `/tmp/entered-${process.pid}`;
+      const wrong = String(Number(startTime(pid)) + 1);
+      const r = await exec(pid, asRoot, ['touch', marker], wrong);
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.equal(
+        `[skiff-init:e] process ${pid} is not the container's: it started at ${startTime(pid)}, the container's at ${wrong} (its pid was reused)\n`,
+      );
+      expect(existsSync(join(rootfs, marker))).to.equal(false);
+      expect((await exec(pid, asRoot, ['touch', marker])).code).to.equal(0);
+      expect(existsSync(join(rootfs, marker))).to.equal(true);
     });
   });
 

@@ -65,10 +65,13 @@ export class ContainerExec {
 
   private target(r: ContainerRecord, argv: readonly string[]): ExecSessionRequest['target'] {
     if (r.pid === undefined) throw failedPrecondition(`container ${r.id} is not running`);
+    // Without it the helper could not tell the container's process from a later owner of its pid.
+    if (r.pidStartTime === undefined) throw failedPrecondition(`container ${r.id}: the start time of its process was not recorded`);
     const proc = this.processOf(r);
     return {
       id: r.id,
       pid: r.pid,
+      pidStartTime: r.pidStartTime,
       bundleDir: join(r.dir, 'bundle'),
       cgroupProcs: this.host.cgroupProcs(r),
       cwd: proc.cwd,

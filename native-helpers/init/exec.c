@@ -1,9 +1,10 @@
 /* `skiff-init exec`: runs a command inside a running container: its namespaces (from
- * /proc/PID/ns, once PID is checked to be the container's process: target.c), its cgroups, the given user, groups, environment and working directory, and,
- * with --bundle, the container's own confinement (AppArmor, capabilities, rlimits, no_new_privs,
- * seccomp), so an exec is held exactly as tightly as the container's main process. The
- * command is a child (the pid namespace applies to children only); this process waits for it and
- * ends the same way (shim.c). */
+ * /proc/PID/ns, once PID is checked to be the container's process: target.c), its cgroups, the
+ * given user, groups, environment and working directory, and, with --bundle, the container's own
+ * confinement (AppArmor, capabilities, rlimits, no_new_privs, seccomp), so an exec is held exactly
+ * as tightly as the container's main process. The pid namespace applies to children only: this
+ * process forks the exec's reaper inside it, which starts the command and can end it together
+ * with everything it started (reaper.c); this process waits and ends the same way (shim.c). */
 #include "init.h"
 
 #define EXEC_USAGE                                                                                     \
@@ -124,8 +125,7 @@ static int become_command(void *arg)
 	if (enter_cwd(o->cwd) < 0)
 		return EXIT_FAILURE_GENERIC;
 	/* A terminal on stdin becomes the command's controlling terminal in a session of its own;
-	 * without one it stays in skiff-init's process group, so killing that group ends it and
-	 * everything it started. */
+	 * without one it stays in the reaper's process group. */
 	if (rt_ioctl(0, RT_TCGETS, (unsigned long)termios) == 0) {
 		long r = rt_setsid();
 
@@ -156,7 +156,7 @@ int exec_main(int argc, char **argv)
 {
 	static struct exec_options o;
 	int fds[NS_KINDS];
-	int pidfd, child;
+	int pidfd, reaper;
 
 	if (parse_args(argc, argv, &o) < 0)
 		return EXIT_USAGE;
@@ -179,7 +179,10 @@ int exec_main(int argc, char **argv)
 	rt_close(pidfd);
 	if (ns_join(fds) < 0)
 		return EXIT_FAILURE_GENERIC;
-	if ((child = shim_spawn(become_command, &o)) < 0)
+	if ((reaper = exec_reaper_fork()) < 0)
 		return EXIT_FAILURE_GENERIC;
-	return shim_wait(child);
+	if (reaper == 0)
+		return exec_reaper_run(become_command, &o);
+	shim_on_term(exec_reaper_end);
+	return shim_wait(reaper);
 }

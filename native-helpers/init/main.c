@@ -11,6 +11,7 @@ int main(int argc, char **argv, char **envp)
 
 	if (r < 0)
 		return report_err(-r, "open /dev/null for a closed stdin, stdout or stderr"), EXIT_FAILURE_GENERIC;
+	args_remember(argc, argv);
 	shim_sync_init(envp);
 	if (argc >= 2 && rt_streq(argv[1], "run"))
 		return run_main(argc - 1, argv + 1);

@@ -1,5 +1,5 @@
 /* Small pieces the other files share: reading a file line by line, fd paths, splitting lists,
- * parsing ids, making sure fds 0-2 are open. */
+ * parsing ids, making sure fds 0-2 are open, blanking our arguments. */
 #include "init.h"
 
 #define LINE_BYTES 4096
@@ -109,4 +109,21 @@ int ensure_stdio(void)
 			return -EBADF;
 	}
 	return 0;
+}
+
+static char *args_start, *args_end;
+
+void args_remember(int argc, char **argv)
+{
+	if (argc < 1)
+		return;
+	/* The kernel lays the argument strings out back to back. */
+	args_start = argv[0];
+	args_end = argv[argc - 1] + rt_strlen(argv[argc - 1]);
+}
+
+void args_hide(void)
+{
+	if (args_start)
+		memset(args_start, 0, (size_t)(args_end - args_start));
 }

@@ -66,6 +66,8 @@ export class BuiltinExecutor extends MonitoredExecutor {
     const r = await runProcess(ctx, this.execArgv(req), {
       ...(req.timeoutMs > 0 ? { timeoutMs: req.timeoutMs } : {}),
       maxOutputBytes: req.maxOutputBytes,
+      // skiff-init then kills the command and all it started, in whatever session (README).
+      endSignal: 'SIGTERM',
     });
     const stderr = r.stderr.toString('utf8');
     // skiff-init failed before exec (no such command, container gone): an error, not an exit code.

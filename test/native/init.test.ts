@@ -19,11 +19,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DEFAULT_HELPER_DIR } from '../../src/runtime/helper-exec.js';
 import { MNT_DETACH, umount2 } from '../../src/sys/mount-calls.js';
+import { processesRunning } from '../support/processes.js';
 
 const execFileP = promisify(execFile);
 const bin = join(DEFAULT_HELPER_DIR, 'skiff-init');
 const BUSYBOX = '/bin/busybox';
-const APPLETS = ['sh', 'echo', 'cat', 'id', 'hostname', 'ls', 'sleep', 'mount', 'ps', 'env', 'pwd', 'true', 'readlink', 'touch', 'grep', 'kill', 'wc'];
+const APPLETS = ['sh', 'setsid', 'echo', 'cat', 'id', 'hostname', 'ls', 'sleep', 'mount', 'ps', 'env', 'pwd', 'true', 'readlink', 'touch', 'grep', 'kill', 'wc'];
 
 interface Result {
   code: number | null;
@@ -618,6 +619,58 @@ describe('skiff-init', function () {
       expect(existsSync(join(rootfs, marker))).to.equal(false);
       expect((await exec(pid, asRoot, ['touch', marker])).code).to.equal(0);
       expect(existsSync(join(rootfs, marker))).to.equal(true);
+    });
+
+    // Sleeps of unique lengths: this test's processes, found from the host by command line.
+    const mark = (i: number) => `sleep ${50_000 + (process.pid % 1000) * 10 + i}`;
+    const escaping = (first: number) =>
+      `setsid ${mark(first)} & (${mark(first + 1)} &) ; sh -c "setsid sh -c '${mark(first + 2)} &' &" ; ${mark(first + 3)}`;
+    const allRunning = (first: number) => [0, 1, 2, 3].every((i) => processesRunning(mark(first + i)).length === 1);
+    const noneLeft = (first: number) => [0, 1, 2, 3].every((i) => processesRunning(mark(first + i)).length === 0);
+
+    it('ends the command and all it started, sessions and double forks too, on SIGTERM, reaping them all', async function () {
+      const { pid } = await background(baseSpec(['sleep', '30']));
+      const child = start(['exec', '--pid', String(pid), '--start-time', startTime(pid), ...asRoot, '--', 'sh', '-c', escaping(0)]);
+      const done = finish(child);
+      await until(() => allRunning(0), 5000, 'the sleeps to start');
+      child.kill('SIGTERM');
+      const r = await done;
+      expect(r.signal).to.equal('SIGKILL');
+      expect(r.stderr).to.equal('');
+      // Gone by the time skiff-init has ended, and nothing (not even the reaper) left to the
+      // container's pid 1, which reaps nobody.
+      expect(noneLeft(0)).to.equal(true);
+      expect(childrenOf(pid)).to.deep.equal([]);
+    });
+
+    it('ends them all too when skiff-init itself is killed', async function () {
+      const { pid } = await background(baseSpec(['sleep', '30']));
+      const child = start(['exec', '--pid', String(pid), '--start-time', startTime(pid), ...asRoot, '--', 'sh', '-c', escaping(4)]);
+      const done = finish(child);
+      await until(() => allRunning(4), 5000, 'the sleeps to start');
+      child.kill('SIGKILL');
+      await done;
+      await until(() => noneLeft(4), 2000, 'the sleeps to be killed');
+    });
+
+    it('runs the command under a reaper that shows the container nothing and keeps only CAP_KILL; a normal exit leaves background children running', async function () {
+      const { pid } = await background(baseSpec(['sleep', '30']));
+      const child = start(['exec', '--pid', String(pid), '--start-time', startTime(pid), ...asRoot, '--', 'sh', '-c', `${mark(8)} & ${mark(9)}; exit 3`]);
+      // Not the end of its output: the background child keeps that open.
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await until(() => processesRunning(mark(9)).length === 1, 5000, 'the command to start');
+      const reaper = childrenOf(child.pid ?? 0)[0] ?? 0;
+      const status = readFileSync(`/proc/${reaper}/status`, 'utf8');
+      expect(readFileSync(`/proc/${reaper}/comm`, 'utf8')).to.equal('skiff-exec\n');
+      expect(readFileSync(`/proc/${reaper}/cmdline`, 'latin1').replace(/\0/g, '')).to.equal('');
+      expect(/^CapEff:\s+(\w+)$/m.exec(status)?.[1]).to.equal('0000000000000020');
+      // In the container's pid namespace (two pids: the host's and the container's).
+      expect(/^NSpid:\s+(.*)$/m.exec(status)?.[1]?.split(/\s+/)).to.have.length(2);
+      for (const p of processesRunning(mark(9))) process.kill(p, 'SIGKILL');
+      expect(await exited).to.equal(3);
+      const left = processesRunning(mark(8));
+      expect(left).to.have.length(1);
+      for (const p of left) process.kill(p, 'SIGKILL');
     });
   });
 

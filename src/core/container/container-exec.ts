@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContainerExecutor, ExecResult, ExecSession, ExecSessionRequest } from '../../runtime/executor.js';
 import type { OpContext } from '../context.js';
-import { failedPrecondition, invalidArgument } from '../errors.js';
+import { failedPrecondition, invalidArgument, isKind, SkiffError } from '../errors.js';
 import type { ContainerRecord } from './types.js';
 
 const MAX_EXEC_OUTPUT = 16 * 1024 * 1024;
@@ -42,13 +42,25 @@ export class ContainerExec {
     return r;
   }
 
+  /**
+   * Runs the command to its end; a timeout (DeadlineExceeded, as kubelet expects) or the caller's
+   * cancellation kills it and everything it started.
+   */
   async execSync(ctx: OpContext, id: string, argv: readonly string[], timeoutSeconds: number): Promise<ExecResult> {
     const r = this.check(id, argv);
-    return this.host.executorFor(r.runtimeHandler).exec(ctx, {
-      ...this.target(r, argv),
-      timeoutMs: timeoutSeconds * 1000,
-      maxOutputBytes: MAX_EXEC_OUTPUT,
-    });
+    try {
+      return await this.host.executorFor(r.runtimeHandler).exec(ctx, {
+        ...this.target(r, argv),
+        timeoutMs: timeoutSeconds * 1000,
+        maxOutputBytes: MAX_EXEC_OUTPUT,
+      });
+    } catch (e) {
+      if (isKind(e, 'DeadlineExceeded') && !ctx.signal.aborted) {
+        const what = `${argv[0]} timed out after ${timeoutSeconds}s and was killed, with everything it started`;
+        throw new SkiffError('DeadlineExceeded', `exec in container ${r.id}: ${what}`, { cause: e });
+      }
+      throw e;
+    }
   }
 
   /** A streamed exec (CRI Exec): the command runs under a monitor of its own. */

@@ -66,6 +66,8 @@ export class BuiltinExecutor extends MonitoredExecutor {
     const r = await runProcess(ctx, this.execArgv(req), {
       ...(req.timeoutMs > 0 ? { timeoutMs: req.timeoutMs } : {}),
       maxOutputBytes: req.maxOutputBytes,
+      maxTotalOutputBytes: req.maxOutputBytes,
+      drainMs: req.drainMs,
       // skiff-init then kills the command and all it started, in whatever session (README).
       endSignal: 'SIGTERM',
     });
@@ -75,7 +77,7 @@ export class BuiltinExecutor extends MonitoredExecutor {
       const msg = stderr.split('\n')[0]?.slice(INIT_ERROR.length) ?? stderr;
       throw new SkiffError(/not found|No such file/.test(msg) ? 'NotFound' : 'FailedPrecondition', `exec: ${msg}`);
     }
-    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.code ?? 128 + signalNumber(r.signal) };
+    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.code ?? 128 + signalNumber(r.signal), truncated: r.truncated };
   }
 }
 

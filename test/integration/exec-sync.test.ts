@@ -1,5 +1,7 @@
 // ExecSync's bounds on a real daemon with busybox: a timed-out or cancelled command goes with
-// everything it started (escaped sessions and double forks too).
+// everything it started (escaped sessions and double forks too), a background child that keeps
+// the output pipes open does not hold the call, and output past 16 MiB is cut, with the daemon's
+// memory bounded, so the answer still fits kubelet's 16 MiB message limit.
 import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +19,7 @@ import {
 import { startBusyboxDaemon, type BusyboxDaemon } from '../support/busybox-daemon.js';
 import { call, type TestDaemon } from '../support/daemon.js';
 import { expectCode } from '../support/grpc.js';
-import { processesWith } from '../support/processes.js';
+import { processesWith, resetPeakRss, rssKiB } from '../support/processes.js';
 
 /** kubelet's limit for a CRI message (k8s.io/cri-client: maxMsgSize). */
 const KUBELET_MAX_MESSAGE = 16 * 1024 * 1024;
@@ -117,5 +119,37 @@ describe('ExecSync bounds', function () {
     expect(processesWith(mark(6))).to.deep.equal([]);
     expect(processesWith(mark(7))).to.deep.equal([]);
     expect(await sleepsInside(own)).to.equal('');
+  });
+
+  it('returns soon after the command exits though a background child keeps its output open', async function () {
+    for (const timeout of [10, 0]) {
+      const t0 = Date.now();
+      const r = await exec(own, ['/bin/sh', '-c', `${mark(8)} & echo started; echo warn >&2; exit 3`], timeout);
+      expect(Date.now() - t0, `timeout ${timeout}`).to.be.lessThan(3000);
+      expect(r.stdout.toString()).to.equal('started\n');
+      expect(r.stderr.toString()).to.equal('warn\n');
+      expect(r.exitCode).to.equal(3);
+    }
+    // As with containerd, a command's background children outlive a normal exit.
+    expect(processesWith(mark(8))).to.have.length(2);
+  });
+
+  it('cuts output at 16 MiB for both streams together, so the answer fits kubelet\'s message limit, with the daemon\'s memory bounded', async function () {
+    const daemonPid = d.proc?.pid ?? 0;
+    const before = rssKiB(daemonPid).now;
+    resetPeakRss(daemonPid);
+    // 256 MiB on stdout, then a line on stderr: far more than is kept.
+    const r = await exec(own, ['/bin/sh', '-c', 'head -c 268435456 /dev/zero; echo late >&2; exit 5'], 60);
+    const peakGrowthMiB = (rssKiB(daemonPid).peak - before) / 1024;
+    const kept = r.stdout.length + r.stderr.length;
+    console.log(`      kept ${kept} bytes of 256 MiB; daemon peak RSS ${peakGrowthMiB.toFixed(1)} MiB above its RSS before`);
+    expect(r.exitCode).to.equal(5);
+    expect(kept).to.be.at.most(KUBELET_MAX_MESSAGE - 64);
+    expect(kept).to.be.at.least(KUBELET_MAX_MESSAGE - 1024);
+    expect(r.stdout.subarray(0, 1024).every((b) => b === 0)).to.equal(true);
+    // Holding and sending a 16 MiB answer costs several copies of it (the chunks, the joined
+    // buffer, the protobuf, the gRPC frame): ~90-100 MiB measured for 20 MiB to 1 GiB written.
+    // What is read past the cap costs nothing: the peak does not grow with the output.
+    expect(peakGrowthMiB).to.be.lessThan(128);
   });
 });

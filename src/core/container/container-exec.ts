@@ -9,7 +9,19 @@ import type { OpContext } from '../context.js';
 import { failedPrecondition, invalidArgument, isKind, SkiffError } from '../errors.js';
 import type { ContainerRecord } from './types.js';
 
-const MAX_EXEC_OUTPUT = 16 * 1024 * 1024;
+/**
+ * ExecSync's output, stdout and stderr together. kubelet takes CRI messages of at most 16 MiB
+ * (k8s.io/cri-client, maxMsgSize), and the answer's protobuf framing adds at most 21 bytes:
+ * output past this is cut, and the answer still arrives. (containerd keeps 16 MiB per stream,
+ * so its answer then goes past the limit and fails as RESOURCE_EXHAUSTED.)
+ */
+export const MAX_EXEC_OUTPUT = 16 * 1024 * 1024 - 64;
+/**
+ * After the command exits, how long output still held open by its background children is
+ * awaited before ExecSync answers with what it has (containerd's drain_exec_sync_io_timeout,
+ * which it leaves unbounded by default).
+ */
+export const EXEC_DRAIN_MS = 1000;
 
 export interface ExecHost {
   get(idOrPrefix: string): ContainerRecord;
@@ -48,11 +60,13 @@ export class ContainerExec {
    */
   async execSync(ctx: OpContext, id: string, argv: readonly string[], timeoutSeconds: number): Promise<ExecResult> {
     const r = this.check(id, argv);
+    let res: ExecResult;
     try {
-      return await this.host.executorFor(r.runtimeHandler).exec(ctx, {
+      res = await this.host.executorFor(r.runtimeHandler).exec(ctx, {
         ...this.target(r, argv),
         timeoutMs: timeoutSeconds * 1000,
         maxOutputBytes: MAX_EXEC_OUTPUT,
+        drainMs: EXEC_DRAIN_MS,
       });
     } catch (e) {
       if (isKind(e, 'DeadlineExceeded') && !ctx.signal.aborted) {
@@ -61,6 +75,8 @@ export class ContainerExec {
       }
       throw e;
     }
+    if (res.truncated) ctx.log.warn('exec output cut', { container: r.id, keptBytes: res.stdout.length + res.stderr.length });
+    return res;
   }
 
   /** A streamed exec (CRI Exec): the command runs under a monitor of its own. */

@@ -7,6 +7,8 @@
  * with everything it started (reaper.c); this process waits and ends the same way (shim.c). */
 #include "init.h"
 
+#define PR_SET_PDEATHSIG_OP 1
+
 #define EXEC_USAGE                                                                                     \
 	"usage: skiff-init exec --pid PID --start-time TICKS [--bundle DIR] [--cgroup-procs FILE]... --cwd DIR " \
 	"--uid N --gid N [--groups a,b] [--env K=V]... -- ARGV..."
@@ -157,9 +159,14 @@ int exec_main(int argc, char **argv)
 	static struct exec_options o;
 	int fds[NS_KINDS];
 	int pidfd, reaper;
+	long r;
 
 	if (parse_args(argc, argv, &o) < 0)
 		return EXIT_USAGE;
+	/* Whoever started us (the daemon, a streamed exec's monitor) dying ends the exec as its
+	 * SIGTERM does: nobody would collect the command's output or time it out any more. */
+	if ((r = rt_prctl5(PR_SET_PDEATHSIG_OP, RT_SIGTERM, 0, 0, 0)) < 0)
+		return report_err((int)-r, "set the parent-death signal"), EXIT_FAILURE_GENERIC;
 	if (o.bundle && (spec_load(o.bundle, &bundle_spec) < 0 || seccomp_read(o.bundle) < 0))
 		return EXIT_FAILURE_GENERIC;
 	if ((pidfd = target_open(o.pid, o.start_time)) < 0)

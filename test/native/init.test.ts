@@ -622,7 +622,7 @@ describe('skiff-init', function () {
     });
 
     // Sleeps of unique lengths: this test's processes, found from the host by command line.
-    const mark = (i: number) => `sleep ${50_000 + (process.pid % 1000) * 10 + i}`;
+    const mark = (i: number) => `sleep ${50_000 + (process.pid % 1000) * 20 + i}`;
     const escaping = (first: number) =>
       `setsid ${mark(first)} & (${mark(first + 1)} &) ; sh -c "setsid sh -c '${mark(first + 2)} &' &" ; ${mark(first + 3)}`;
     const allRunning = (first: number) => [0, 1, 2, 3].every((i) => processesRunning(mark(first + i)).length === 1);
@@ -651,6 +651,19 @@ describe('skiff-init', function () {
       child.kill('SIGKILL');
       await done;
       await until(() => noneLeft(4), 2000, 'the sleeps to be killed');
+    });
+
+    it('ends them all when its parent dies (the daemon, or the monitor of a streamed exec)', async function () {
+      const { pid } = await background(baseSpec(['sleep', '30']));
+      const argv = ['exec', '--pid', String(pid), '--start-time', startTime(pid), ...asRoot, '--', 'sh', '-c', escaping(10)];
+      // A parent of its own that the test can kill: sh, waiting for skiff-init.
+      const parent = spawn('/bin/sh', ['-c', '"$@" & wait', 'sh', bin, ...argv], { stdio: 'ignore' });
+      running.push(parent);
+      await until(() => allRunning(10), 5000, 'the sleeps to start');
+      const execPid = childrenOf(parent.pid ?? 0)[0] ?? 0;
+      cleanups.push(() => deadOrZombie(execPid) || process.kill(execPid, 'SIGKILL'));
+      parent.kill('SIGKILL');
+      await until(() => noneLeft(10) && deadOrZombie(execPid), 2000, 'the exec and its sleeps to end');
     });
 
     it('runs the command under a reaper that shows the container nothing and keeps only CAP_KILL; a normal exit leaves background children running', async function () {

@@ -140,12 +140,9 @@ export async function runCaptured(
   const end = (why: SkiffError) => {
     if (failure) return;
     failure = why;
-    if (exited) {
-      // Only its output is awaited: what still holds it in the child's group goes, and we stop
-      // reading. (The group keeps its id while it has members, so no stranger is hit.)
-      signal(-child.pid, 'SIGKILL');
-      return pipes.stop();
-    }
+    // Reaped already, only its output is awaited: stop reading. No signal: the child's pid, and
+    // so its group's id once the group is empty, may belong to someone else by now.
+    if (exited) return pipes.stop();
     if (!opts.endSignal) return signal(-child.pid, 'SIGKILL');
     signal(child.pid, opts.endSignal);
     grace = setTimeout(() => signal(-child.pid, 'SIGKILL'), KILL_GRACE_MS);

@@ -75,14 +75,13 @@ static bool link_closed(void)
 
 static void open_children(void)
 {
-	struct rt_statfs st;
 	/* The container's /proc: the host's would name the children by their host pids. Not a FIFO
 	 * or anything else a container could have put there: procfs, or nothing. */
 	long fd = rt_open("/proc/thread-self/children", O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0);
 
 	if (fd < 0)
 		return;
-	if (rt_fstatfs((int)fd, &st) < 0 || st.type != PROC_MAGIC) {
+	if (rt_fs_magic((int)fd) != PROC_MAGIC) {
 		rt_close((int)fd);
 		return;
 	}

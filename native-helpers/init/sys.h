@@ -118,12 +118,15 @@ static inline long rt_pread(int fd, void *buf, size_t n, long off)
 {
 	return RT_RETRY(RT_SYS(__NR_pread64, fd, buf, n, off, 0));
 }
-/* Only f_type is read; the rest of struct statfs is room for the kernel to write into. */
-struct rt_statfs {
-	long type;
-	long rest[15];
-};
-static inline long rt_fstatfs(int fd, struct rt_statfs *st) { return RT_SYS(__NR_fstatfs, fd, st, 0, 0, 0); }
+/* The filesystem type (f_type, a *_MAGIC) of an open file, or -errno. The buffer is larger than
+ * the kernel's struct statfs on 64-bit arches; only its first field is read. */
+static inline long rt_fs_magic(int fd)
+{
+	long st[16];
+	long r = RT_SYS(__NR_fstatfs, fd, st, 0, 0, 0);
+
+	return r < 0 ? r : st[0];
+}
 static inline long rt_setpgid(int pid, int pgid) { return RT_SYS(__NR_setpgid, pid, pgid, 0, 0, 0); }
 /* Waits at most `ms` for one of the signals in `set` (blocked); -EAGAIN when none came. */
 static inline long rt_sigtimedwait_ms(const uint64_t *set, struct rt_siginfo *info, long ms)

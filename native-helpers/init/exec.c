@@ -1,17 +1,22 @@
 /* `skiff-init exec`: runs a command inside a running container: its namespaces (from
- * /proc/PID/ns), its cgroups, the given user, groups, environment and working directory, and,
- * with --bundle, the container's own confinement (AppArmor, capabilities, rlimits, no_new_privs,
- * seccomp), so an exec is held exactly as tightly as the container's main process. The
- * command is a child (the pid namespace applies to children only); this process waits for it and
- * ends the same way (shim.c). */
+ * /proc/PID/ns, once PID is checked to be the container's process: target.c), its cgroups, the
+ * given user, groups, environment and working directory, and, with --bundle, the container's own
+ * confinement (AppArmor, capabilities, rlimits, no_new_privs, seccomp), so an exec is held exactly
+ * as tightly as the container's main process. The pid namespace applies to children only: this
+ * process forks the exec's reaper inside it, which starts the command and can end it together
+ * with everything it started (reaper.c); this process waits and ends the same way (shim.c). */
 #include "init.h"
 
+#define PR_SET_PDEATHSIG_OP 1
+
 #define EXEC_USAGE                                                                                     \
-	"usage: skiff-init exec --pid PID [--bundle DIR] [--cgroup-procs FILE]... --cwd DIR --uid N --gid N " \
-	"[--groups a,b] [--env K=V]... -- ARGV..."
+	"usage: skiff-init exec --pid PID --start-time TICKS [--bundle DIR] [--cgroup-procs FILE]... --cwd DIR " \
+	"--uid N --gid N [--groups a,b] [--env K=V]... -- ARGV..."
 
 struct exec_options {
 	int pid;
+	bool has_start_time;
+	uint64_t start_time;
 	const char *bundle;
 	const char *cwd;
 	bool has_uid, has_gid;
@@ -57,6 +62,14 @@ static int parse_args(int argc, char **argv, struct exec_options *o)
 			if (!parse_id(v, &id) || id == 0 || id > 0x7fffffff)
 				return report("--pid: bad pid %s", v);
 			o->pid = (int)id;
+		} else if (rt_streq(a, "--start-time")) {
+			const char *e = v;
+
+			while (*e >= '0' && *e <= '9')
+				e++;
+			if (*e || !rt_parse_u64(v, &o->start_time))
+				return report("--start-time: bad start time %s", v);
+			o->has_start_time = true;
 		} else if (rt_streq(a, "--bundle")) {
 			if (v[0] != '/')
 				return report("--bundle needs an absolute path: %s", v);
@@ -93,8 +106,8 @@ static int parse_args(int argc, char **argv, struct exec_options *o)
 		}
 	}
 	o->env[o->nenv] = NULL;
-	if (!o->pid || !o->cwd || !o->has_uid || !o->has_gid)
-		return report("--pid, --cwd, --uid and --gid are required; " EXEC_USAGE);
+	if (!o->pid || !o->has_start_time || !o->cwd || !o->has_uid || !o->has_gid)
+		return report("--pid, --start-time, --cwd, --uid and --gid are required; " EXEC_USAGE);
 	if (i + 1 >= argc || !argv[i + 1][0])
 		return report("no command after --; " EXEC_USAGE);
 	o->args = argv + i + 1;
@@ -114,8 +127,7 @@ static int become_command(void *arg)
 	if (enter_cwd(o->cwd) < 0)
 		return EXIT_FAILURE_GENERIC;
 	/* A terminal on stdin becomes the command's controlling terminal in a session of its own;
-	 * without one it stays in skiff-init's process group, so killing that group ends it and
-	 * everything it started. */
+	 * without one it stays in the reaper's process group. */
 	if (rt_ioctl(0, RT_TCGETS, (unsigned long)termios) == 0) {
 		long r = rt_setsid();
 
@@ -146,23 +158,38 @@ int exec_main(int argc, char **argv)
 {
 	static struct exec_options o;
 	int fds[NS_KINDS];
-	int child;
+	int pidfd, reaper;
+	long r;
 
 	if (parse_args(argc, argv, &o) < 0)
 		return EXIT_USAGE;
+	/* Whoever started us (the daemon, a streamed exec's monitor) dying ends the exec as its
+	 * SIGTERM does: nobody would collect the command's output or time it out any more. */
+	if ((r = rt_prctl5(PR_SET_PDEATHSIG_OP, RT_SIGTERM, 0, 0, 0)) < 0)
+		return report_err((int)-r, "set the parent-death signal"), EXIT_FAILURE_GENERIC;
 	if (o.bundle && (spec_load(o.bundle, &bundle_spec) < 0 || seccomp_read(o.bundle) < 0))
 		return EXIT_FAILURE_GENERIC;
-	if (ns_open_process(o.pid, fds) < 0)
+	if ((pidfd = target_open(o.pid, o.start_time)) < 0)
 		return EXIT_FAILURE_GENERIC;
-	if (cgroup_join(o.cgroups, o.ncgroups) < 0) {
+	if (ns_open_process(o.pid, fds) < 0) {
+		rt_close(pidfd);
+		return EXIT_FAILURE_GENERIC;
+	}
+	/* Still running: the files just opened are its namespaces, not those of a pid's next owner. */
+	if (target_check_alive(pidfd, o.pid) < 0 || cgroup_join(o.cgroups, o.ncgroups) < 0) {
+		rt_close(pidfd);
 		for (int k = 0; k < NS_KINDS; k++)
 			if (fds[k] >= 0)
 				rt_close(fds[k]);
 		return EXIT_FAILURE_GENERIC;
 	}
+	rt_close(pidfd);
 	if (ns_join(fds) < 0)
 		return EXIT_FAILURE_GENERIC;
-	if ((child = shim_spawn(become_command, &o)) < 0)
+	if ((reaper = exec_reaper_fork()) < 0)
 		return EXIT_FAILURE_GENERIC;
-	return shim_wait(child);
+	if (reaper == 0)
+		return exec_reaper_run(become_command, &o);
+	shim_on_term(exec_reaper_end);
+	return shim_wait(reaper);
 }

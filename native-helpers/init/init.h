@@ -125,6 +125,28 @@ int shim_wait(int child);
 void shim_sync_init(char **envp);
 /* run: hand the container over to the monitor (when there is a SKIFF_SYNC_FD). */
 void shim_hand_over(bool yes);
+/* Closes SKIFF_SYNC_FD in a process that must not hold it (the exec's reaper). */
+void shim_sync_drop(void);
+/* shim_wait calls hook(child) for SIGTERM instead of forwarding it. */
+void shim_on_term(void (*hook)(int child));
+/* End this process as a child ended: with its exit status, or by re-raising the signal that
+ * killed it (128 + the signal if that does not end us). */
+int shim_end_like_status(int status);
+int shim_end_like(int sig);
+
+/* target.c: the process `exec --pid` names, checked against the start time the daemon recorded.
+ * target_open returns a pidfd of it (or -1 after reporting: gone, a zombie, or another process
+ * that reuses its pid); target_check_alive fails once that process has exited. */
+int target_open(int pid, uint64_t start_time);
+int target_check_alive(int pidfd, int pid);
+
+/* reaper.c: exec's second process (README.md, "skiff-init exec"). exec_reaper_fork returns the
+ * reaper's pid in the first process and 0 in the reaper, which then calls exec_reaper_run: it
+ * starts fn(arg) as the command (shim_spawn) and returns the status to end with.
+ * exec_reaper_end, the first process's SIGTERM hook, asks it to kill everything below it. */
+int exec_reaper_fork(void);
+int exec_reaper_run(int (*fn)(void *), void *arg);
+void exec_reaper_end(int reaper);
 
 /* run.c, exec.c */
 /* seccomp.c: the daemon's compiled filter, read from the bundle, installed before exec. */

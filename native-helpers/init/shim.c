@@ -14,6 +14,8 @@ static int parent_alive_fd = -1;
 static int sync_fd = -1;
 /* The child is handed over to the monitor: it must not die with this process once it runs. */
 static bool handing_over;
+/* Called instead of forwarding SIGTERM, when set (exec: end the command and all it started). */
+static void (*term_hook)(int child);
 
 long rt_clone_run(unsigned long flags, void *stack_top, int (*fn)(void *), void *arg);
 
@@ -116,9 +118,21 @@ void shim_hand_over(bool yes)
 	handing_over = yes && sync_fd >= 0;
 }
 
+void shim_sync_drop(void)
+{
+	if (sync_fd >= 0)
+		rt_close(sync_fd);
+	sync_fd = -1;
+}
+
+void shim_on_term(void (*hook)(int child))
+{
+	term_hook = hook;
+}
+
 /* Ends this process the way the child ended: the same signal (default action, no core dump), or
  * 128 + its number if that signal does not end a process. */
-static int end_like(int sig)
+int shim_end_like(int sig)
 {
 	uint64_t only = SIG_BIT(sig);
 
@@ -128,11 +142,11 @@ static int end_like(int sig)
 	return 128 + sig;
 }
 
-static int ended(int status)
+int shim_end_like_status(int status)
 {
 	if ((status & 0x7f) == 0)
 		return (status >> 8) & 0xff;
-	return end_like(status & 0x7f);
+	return shim_end_like(status & 0x7f);
 }
 
 int shim_wait(int child)
@@ -162,6 +176,10 @@ int shim_wait(int child)
 			continue;
 		if (r < 0)
 			return report_err((int)-r, "wait for signals"), EXIT_FAILURE_GENERIC;
+		if (r == RT_SIGTERM && term_hook) {
+			term_hook(child);
+			continue;
+		}
 		if (r != RT_SIGCHLD) {
 			/* The child may be gone already: its exit is then in the queue as SIGCHLD. */
 			rt_kill(child, (int)r);
@@ -169,7 +187,7 @@ int shim_wait(int child)
 		}
 		while ((r = rt_wait4(-1, &status, WNOHANG)) > 0)
 			if (r == child)
-				return ended(status);
+				return shim_end_like_status(status);
 		if (r < 0 && r != -ECHILD)
 			return report_err((int)-r, "wait for the child"), EXIT_FAILURE_GENERIC;
 		if (r == -ECHILD)

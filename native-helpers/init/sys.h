@@ -143,6 +143,30 @@ static inline long rt_prctl5(int op, unsigned long a2, unsigned long a3, unsigne
 {
 	return RT_SYS(__NR_prctl, op, a2, a3, a4, a5);
 }
+static inline long rt_pidfd_open(int pid) { return RT_SYS(__NR_pidfd_open, pid, 0, 0, 0, 0); }
+static inline long rt_pread(int fd, void *buf, size_t n, long off)
+{
+	return RT_RETRY(RT_SYS(__NR_pread64, fd, buf, n, off, 0));
+}
+/* The filesystem type (f_type, a *_MAGIC) of an open file, or -errno. The buffer is larger than
+ * the kernel's struct statfs on 64-bit arches; only its first field is read. */
+static inline long rt_fs_magic(int fd)
+{
+	long st[16];
+	long r = RT_SYS(__NR_fstatfs, fd, st, 0, 0, 0);
+
+	return r < 0 ? r : st[0];
+}
+static inline long rt_setpgid(int pid, int pgid) { return RT_SYS(__NR_setpgid, pid, pgid, 0, 0, 0); }
+/* Waits at most `ms` for one of the signals in `set` (blocked); -EAGAIN when none came. */
+static inline long rt_sigtimedwait_ms(const uint64_t *set, struct rt_siginfo *info, long ms)
+{
+	struct {
+		long sec, nsec;
+	} t = { ms / 1000, (ms % 1000) * 1000000 };
+
+	return RT_SYS(__NR_rt_sigtimedwait, set, info, &t, sizeof(uint64_t), 0);
+}
 static inline long rt_ppoll_now(struct rt_pollfd *fds, unsigned n)
 {
 	/* Writable: the kernel (and qemu-user) write the time left back. */

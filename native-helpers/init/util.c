@@ -1,5 +1,5 @@
 /* Small pieces the other files share: reading a file line by line, fd paths, splitting lists,
- * parsing ids, making sure fds 0-2 are open. */
+ * parsing ids, making sure fds 0-2 are open, blanking our arguments. */
 #include "init.h"
 
 #define LINE_BYTES 4096

@@ -50,6 +50,8 @@ export class BuiltinExecutor extends MonitoredExecutor {
       'exec',
       '--pid',
       String(req.pid),
+      '--start-time',
+      String(req.pidStartTime),
       // The container's capabilities, rlimits, no_new_privs and seccomp hold the exec too.
       '--bundle',
       req.bundleDir,
@@ -72,6 +74,10 @@ export class BuiltinExecutor extends MonitoredExecutor {
       executable: this.helpers.program('init').file,
       ...(req.timeoutMs > 0 ? { timeoutMs: req.timeoutMs } : {}),
       maxOutputBytes: req.maxOutputBytes,
+      maxTotalOutputBytes: req.maxOutputBytes,
+      drainMs: req.drainMs,
+      // skiff-init then kills the command and all it started, in whatever session (README).
+      endSignal: 'SIGTERM',
     });
     const stderr = r.stderr.toString('utf8');
     // skiff-init failed before exec (no such command, container gone): an error, not an exit code.
@@ -79,7 +85,7 @@ export class BuiltinExecutor extends MonitoredExecutor {
       const msg = stderr.split('\n')[0]?.slice(INIT_ERROR.length) ?? stderr;
       throw new SkiffError(/not found|No such file/.test(msg) ? 'NotFound' : 'FailedPrecondition', `exec: ${msg}`);
     }
-    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.code ?? 128 + signalNumber(r.signal) };
+    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.code ?? 128 + signalNumber(r.signal), truncated: r.truncated };
   }
 }
 

@@ -28,6 +28,8 @@ export interface ExecRequest {
   /** The container's id (OCI runtimes address containers by id) and its pid (skiff-init by pid). */
   readonly id: string;
   readonly pid: number;
+  /** The pid's start time as recorded at start: a process with another one is never entered. */
+  readonly pidStartTime: number;
   /** The container's bundle: its confinement applies to the exec too. */
   readonly bundleDir: string;
   readonly cgroupProcs: readonly string[];
@@ -37,9 +39,12 @@ export interface ExecRequest {
   readonly groups: readonly number[];
   readonly env: readonly string[];
   readonly argv: readonly string[];
-  /** 0 = no timeout. */
+  /** 0 = no timeout. On a timeout the command and everything it started are killed. */
   readonly timeoutMs: number;
+  /** stdout and stderr together; the rest is read and dropped. */
   readonly maxOutputBytes: number;
+  /** After the command exits, how long output held open by its background children is awaited. */
+  readonly drainMs: number;
 }
 
 /** A command run inside the container whose stdio streams to a client (CRI Exec). */
@@ -47,7 +52,7 @@ export interface ExecSessionRequest {
   /** Names the session's monitor (--id) and its exit file. */
   readonly sessionId: string;
   readonly exitFile: string;
-  readonly target: Omit<ExecRequest, 'timeoutMs' | 'maxOutputBytes'>;
+  readonly target: Omit<ExecRequest, 'timeoutMs' | 'maxOutputBytes' | 'drainMs'>;
   readonly tty: boolean;
   readonly stdin: boolean;
 }
@@ -65,6 +70,8 @@ export interface ExecResult {
   readonly stdout: Buffer;
   readonly stderr: Buffer;
   readonly exitCode: number;
+  /** The output went past maxOutputBytes and was cut. */
+  readonly truncated: boolean;
 }
 
 export interface ExitStatus {

@@ -1,10 +1,11 @@
 // Runs a short-lived helper with posix_spawn (sys/spawn-calls.ts) and collects its output. Exits
 // are learnt from SIGCHLD (no polling): every SIGCHLD reaps whichever of our children are done.
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { constants } from 'node:os';
 import { abortError, type OpContext } from '../core/context.js';
 import { SkiffError } from '../core/errors.js';
 import { spawnPiped, tryReap } from '../sys/spawn-calls.js';
+import { OutputPipes } from './output-pipes.js';
 import { countSpawn } from './spawn-count.js';
 
 export interface Captured {
@@ -19,15 +20,31 @@ export interface Captured {
 export interface CaptureOptions {
   /** Written to the child's stdin, which is then closed; without it stdin is /dev/null. */
   readonly input?: string | Buffer;
-  /** Kills the child's process group and rejects with DeadlineExceeded after this long. */
+  /** Ends the child (see endSignal) and rejects with DeadlineExceeded after this long. */
   readonly timeoutMs?: number;
   /** Per stream. Default: unlimited. */
   readonly maxOutputBytes?: number;
+  /** Both streams together. Default: unlimited. */
+  readonly maxTotalOutputBytes?: number;
+  /**
+   * Once the child has exited, how long its output may still take: something it started can
+   * hold the pipes open for ever. Past this the pipes are closed and what was read is returned,
+   * and `timeoutMs` no longer applies. Default: until they close, within `timeoutMs` and `ctx`.
+   */
+  readonly drainMs?: number;
+  /**
+   * How a timeout or abort ends the child: this signal to the child alone, and SIGKILL to its
+   * process group only if it is still there KILL_GRACE_MS later (skiff-init exec ends the
+   * command and all it started on SIGTERM). Default: SIGKILL to the group at once.
+   */
+  readonly endSignal?: NodeJS.Signals;
   /** Our fds the child gets as its fd `as` (3 and up). */
   readonly inherit?: readonly { readonly fd: number; readonly as: number }[];
   /** The child's argv[0] when `file` is not its name (a sealed helper's /proc/self/fd/N). */
   readonly argv0?: string;
 }
+
+const KILL_GRACE_MS = 1000;
 
 type Exit = { code: number | null; signal: number | null };
 const waiting = new Map<number, (e: Exit) => void>();
@@ -71,25 +88,15 @@ function exitOf(pid: number): Promise<Exit> {
 
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
 
-/** Reads the pipe to its end; keeps at most `max` bytes so a chatty child cannot fill memory. */
-function drain(fd: number, max: number): Promise<{ bytes: Buffer; truncated: boolean }> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    let truncated = false;
-    createReadStream('', { fd, autoClose: true })
-      .on('data', (chunk) => {
-        const b = chunk as Buffer;
-        const room = max - size;
-        if (b.length > room) truncated = true;
-        if (room > 0) {
-          const part = b.length > room ? b.subarray(0, room) : b;
-          parts.push(part);
-          size += part.length;
-        }
-      })
-      .on('error', reject)
-      .on('close', () => resolve({ bytes: Buffer.concat(parts, size), truncated }));
+/** Waits for the end of the pipes (or their stop), but not past `ms` when given. */
+function untilClosed(pipes: OutputPipes, ms: number | undefined): Promise<void> {
+  if (ms === undefined) return pipes.closed;
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void pipes.closed.then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
   });
 }
 
@@ -101,8 +108,9 @@ function feed(fd: number, input: string | Buffer): void {
 /**
  * Runs `file` (a bare name is looked up in PATH) with exactly `env`, and collects its output;
  * its argv[0] is `opts.argv0`, or `file`.
- * Aborting `ctx` or passing `timeoutMs` kills the child's process group (a program's own children
- * too); the result then rejects with the abort reason or DeadlineExceeded.
+ * Aborting `ctx` or passing `timeoutMs` ends the child (its process group: a program's own
+ * children too, unless `endSignal` says otherwise); the result then rejects with the abort reason
+ * or DeadlineExceeded.
  */
 export async function runCaptured(
   ctx: OpContext,
@@ -119,32 +127,53 @@ export async function runCaptured(
     ...(opts.inherit ? { inherit: opts.inherit } : {}),
   });
   if (child.stdin !== undefined) feed(child.stdin, opts.input ?? '');
+  const pipes = new OutputPipes(child.stdout, child.stderr, {
+    perStream: opts.maxOutputBytes ?? Number.MAX_SAFE_INTEGER,
+    total: opts.maxTotalOutputBytes ?? Number.MAX_SAFE_INTEGER,
+  });
+  let exited = false;
   let failure: SkiffError | undefined;
-  const kill = (why: SkiffError) => {
-    failure ??= why;
+  let grace: NodeJS.Timeout | undefined;
+  const signal = (target: number, sig: NodeJS.Signals) => {
     try {
-      process.kill(-child.pid, 'SIGKILL');
+      process.kill(target, sig);
     } catch {
       // Gone already.
     }
   };
-  const onAbort = () => kill(abortError(ctx.signal, name));
+  const end = (why: SkiffError) => {
+    if (failure) return;
+    failure = why;
+    // Reaped already, only its output is awaited: stop reading. No signal: the child's pid, and
+    // so its group's id once the group is empty, may belong to someone else by now.
+    if (exited) return pipes.stop();
+    if (!opts.endSignal) return signal(-child.pid, 'SIGKILL');
+    signal(child.pid, opts.endSignal);
+    grace = setTimeout(() => signal(-child.pid, 'SIGKILL'), KILL_GRACE_MS);
+  };
+  const onAbort = () => end(abortError(ctx.signal, name));
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   const ms = opts.timeoutMs;
-  const timer = ms === undefined ? undefined : setTimeout(() => kill(new SkiffError('DeadlineExceeded', `${name}: no answer after ${ms} ms, killed`)), ms);
-  const max = opts.maxOutputBytes ?? Number.MAX_SAFE_INTEGER;
+  const timer = ms === undefined ? undefined : setTimeout(() => end(new SkiffError('DeadlineExceeded', `${name}: no answer after ${ms} ms, killed`)), ms);
   try {
-    const [out, err, exit] = await Promise.all([drain(child.stdout, max), drain(child.stderr, max), exitOf(child.pid)]);
+    const exit = await exitOf(child.pid);
+    exited = true;
+    clearTimeout(grace);
+    // With a drain bound, the exit is the answer and the timeout has done its job.
+    if (opts.drainMs !== undefined) clearTimeout(timer);
+    // Ended by us, the output goes unread: nothing waits for what may still hold it.
+    if (!failure) await untilClosed(pipes, opts.drainMs);
     if (failure) throw failure;
+    const out = pipes.result();
     return {
       code: exit.code,
       signal: exit.signal === null ? null : (SIGNAL_NAMES.get(exit.signal) ?? null),
-      stdout: out.bytes,
-      stderr: err.bytes,
-      truncated: out.truncated || err.truncated,
+      ...out,
     };
   } finally {
-    if (timer) clearTimeout(timer);
+    pipes.stop();
+    clearTimeout(timer);
+    clearTimeout(grace);
     ctx.signal.removeEventListener('abort', onAbort);
   }
 }

@@ -79,8 +79,10 @@ export class OciCliExecutor extends MonitoredExecutor {
     const r = await runProcess(ctx, this.execArgv(req, false), {
       ...(req.timeoutMs > 0 ? { timeoutMs: req.timeoutMs } : {}),
       maxOutputBytes: req.maxOutputBytes,
+      maxTotalOutputBytes: req.maxOutputBytes,
+      drainMs: req.drainMs,
     });
-    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.code ?? 137 };
+    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.code ?? 137, truncated: r.truncated };
   }
 
   /** Drops the runtime's record of the container (it keeps one after the exit). Idempotent. */

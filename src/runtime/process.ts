@@ -15,6 +15,12 @@ export interface RunOptions {
   readonly maxOutputBytes?: number;
   /** The file to execute when argv[0] only names the program (a sealed helper's /proc/self/fd/N). */
   readonly executable?: string;
+  /** Both streams together, likewise. */
+  readonly maxTotalOutputBytes?: number;
+  /** After the exit, how long to wait for output still held open by something it started. */
+  readonly drainMs?: number;
+  /** Sent to the child alone on a timeout or abort, SIGKILL to its group a second later (see CaptureOptions). */
+  readonly endSignal?: NodeJS.Signals;
 }
 
 export interface RunResult {
@@ -23,16 +29,17 @@ export interface RunResult {
   readonly signal: string | null;
   readonly stdout: Buffer;
   readonly stderr: Buffer;
-  /** True when either stream went past maxOutputBytes and was cut. */
+  /** True when output went past maxOutputBytes or maxTotalOutputBytes and was cut. */
   readonly truncated: boolean;
 }
 
 export const DEFAULT_MAX_OUTPUT_BYTES = 4 << 20;
 
 /**
- * Resolves when the child has exited and its output pipes are closed, whatever the exit status.
- * Rejects when it cannot be started (Unavailable for a missing program), when `ctx` is aborted,
- * or when `timeoutMs` passes; in the last two cases the child's process group is killed first.
+ * Resolves when the child has exited and its output pipes are closed (or `drainMs` passed),
+ * whatever the exit status. Rejects when it cannot be started (Unavailable for a missing
+ * program), when `ctx` is aborted, or when `timeoutMs` passes; in the last two cases the child's
+ * process group is killed first (or asked with `endSignal`).
  * Spawned with posix_spawn (fast-spawn.ts), in a process group of its own so a kill also reaches
  * what the program started (a CNI plugin running iptables).
  */
@@ -48,6 +55,9 @@ export async function runProcess(ctx: OpContext, argv: readonly string[], opts: 
       ...(opts.stdin !== undefined ? { input: opts.stdin } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
       maxOutputBytes: opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+      ...(opts.maxTotalOutputBytes !== undefined ? { maxTotalOutputBytes: opts.maxTotalOutputBytes } : {}),
+      ...(opts.drainMs !== undefined ? { drainMs: opts.drainMs } : {}),
+      ...(opts.endSignal !== undefined ? { endSignal: opts.endSignal } : {}),
     });
   } catch (e) {
     if (hasErrno(e, 'ENOENT')) throw unavailable(`${file}: program not found`, e);

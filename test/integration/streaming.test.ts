@@ -2,7 +2,7 @@
 // kubectl and crictl are) connects to it and talks to a busybox container through the daemon.
 import { expect } from 'chai';
 import { randomBytes, createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,23 +12,10 @@ import { ContainerConfig, PodSandboxConfig, type DeepPartial } from '../../src/g
 import { call, TestDaemon } from '../support/daemon.js';
 import { expectCode } from '../support/grpc.js';
 import { startBusyboxDaemon, type BusyboxDaemon } from '../support/busybox-daemon.js';
+import { processesRunning, processesWith } from '../support/processes.js';
 import { collect, isUpgraded, spdyCommand, spdyUpgrade } from '../support/spdy-client.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-/** Host processes whose command line contains `needle`. */
-function processesWith(needle: string): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readFileSync(`/proc/${name}/cmdline`, 'latin1').split('\0').join(' ').includes(needle)) out.push(Number(name));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return out;
-}
 
 describe('streaming: exec, attach and port-forward', function () {
   this.timeout(60_000);
@@ -157,6 +144,22 @@ describe('streaming: exec, attach and port-forward', function () {
       up.socket.destroy();
       for (let i = 0; i < 150 && processesWith(`sleep ${marker}`).length > 0; i++) await sleep(20);
       expect(processesWith(`sleep ${marker}`)).to.deep.equal([]);
+    });
+
+    it('ends what the command started too, in a new session or double-forked, when the client goes away', async () => {
+      const marks = [1, 2, 3].map((i) => `sleep ${6000 + (process.pid % 1000) * 10 + i}`);
+      const [a, b, c] = marks;
+      const url = await execUrl(box, ['/bin/sh', '-c', `setsid ${a} & (${b} &) ; ${c}`]);
+      const up = await spdyUpgrade(url, ['v4.channel.k8s.io']);
+      if (!isUpgraded(up)) throw new Error('no upgrade');
+      await up.session.openStream({ streamType: 'error' });
+      await up.session.openStream({ streamType: 'stdout' });
+      const running = () => marks.filter((m) => processesRunning(m).length > 0);
+      for (let i = 0; i < 100 && running().length < 3; i++) await sleep(20);
+      expect(running()).to.deep.equal(marks);
+      up.socket.destroy();
+      for (let i = 0; i < 150 && running().length > 0; i++) await sleep(20);
+      expect(running()).to.deep.equal([]);
     });
   });
 

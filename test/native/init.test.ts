@@ -25,11 +25,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DEFAULT_HELPER_DIR } from '../../src/runtime/helper-exec.js';
 import { MNT_DETACH, umount2 } from '../../src/sys/mount-calls.js';
+import { processesRunning } from '../support/processes.js';
 
 const execFileP = promisify(execFile);
 const bin = join(DEFAULT_HELPER_DIR, 'skiff-init');
 const BUSYBOX = '/bin/busybox';
-const APPLETS = ['sh', 'echo', 'cat', 'id', 'hostname', 'ls', 'sleep', 'mount', 'ps', 'env', 'pwd', 'true', 'readlink', 'touch', 'grep', 'kill', 'wc'];
+const APPLETS = ['sh', 'setsid', 'echo', 'cat', 'id', 'hostname', 'ls', 'sleep', 'mount', 'ps', 'env', 'pwd', 'true', 'readlink', 'touch', 'grep', 'kill', 'wc'];
 
 interface Result {
   code: number | null;
@@ -475,11 +476,13 @@ describe('skiff-init', function () {
       [['run', '--bundle'], /--bundle needs a value/],
       [['run', '--bundle', 'a', '--bogus', 'b'], /unknown option --bogus/],
       [['run', '--bundle', 'a', '--cgroup-procs', 'relative'], /--cgroup-procs needs an absolute path/],
-      [['exec', '--pid', '1', '--cwd', '/', '--uid', '0', '--gid', '0'], /no command after --/],
-      [['exec', '--pid', 'x', '--cwd', '/', '--uid', '0', '--gid', '0', '--', 'true'], /--pid: bad pid x/],
-      [['exec', '--pid', '1', '--cwd', '/', '--uid', '0', '--', 'true'], /--gid are required/],
-      [['exec', '--pid', '1', '--cwd', '/', '--uid', '0', '--gid', '0', '--env', 'NOEQUALS', '--', 'true'], /--env needs KEY=VALUE/],
-      [['exec', '--pid', '1', '--cwd', '/', '--uid', '0', '--gid', '0', '--groups', '1,x', '--', 'true'], /--groups: bad group id x/],
+      [['exec', '--pid', '1', '--start-time', '1', '--cwd', '/', '--uid', '0', '--gid', '0'], /no command after --/],
+      [['exec', '--pid', 'x', '--start-time', '1', '--cwd', '/', '--uid', '0', '--gid', '0', '--', 'true'], /--pid: bad pid x/],
+      [['exec', '--pid', '1', '--start-time', '1', '--cwd', '/', '--uid', '0', '--', 'true'], /--gid are required/],
+      [['exec', '--pid', '1', '--cwd', '/', '--uid', '0', '--gid', '0', '--', 'true'], /--start-time, .* are required/],
+      [['exec', '--pid', '1', '--start-time', '12x', '--cwd', '/', '--uid', '0', '--gid', '0', '--', 'true'], /--start-time: bad start time 12x/],
+      [['exec', '--pid', '1', '--start-time', '1', '--cwd', '/', '--uid', '0', '--gid', '0', '--env', 'NOEQUALS', '--', 'true'], /--env needs KEY=VALUE/],
+      [['exec', '--pid', '1', '--start-time', '1', '--cwd', '/', '--uid', '0', '--gid', '0', '--groups', '1,x', '--', 'true'], /--groups: bad group id x/],
     ];
     for (const [args, message] of cases) {
       const r = await init(args);
@@ -600,8 +603,10 @@ describe('skiff-init', function () {
   });
 
   describe('exec', function () {
-    const exec = (pid: number, opts: string[], argv: string[]) =>
-      init(['exec', '--pid', String(pid), ...opts, '--', ...argv]);
+    /** Field 22 of /proc/PID/stat: the daemon records it with the pid, and exec checks it. */
+    const startTime = (pid: number) => statFields(pid)?.[19] ?? '0';
+    const exec = (pid: number, opts: string[], argv: string[], start = startTime(pid)) =>
+      init(['exec', '--pid', String(pid), '--start-time', start, ...opts, '--', ...argv]);
     const asRoot = ['--cwd', '/', '--uid', '0', '--gid', '0'];
 
     it('enters a running container: its hostname, pid namespace and mounts', async function () {
@@ -637,11 +642,92 @@ describe('skiff-init', function () {
       const missing = await exec(pid, asRoot, ['no-such-command']);
       expect(missing.code).to.equal(127);
       expect(missing.stderr).to.match(/^\[skiff-init:e\] exec no-such-command: executable file not found in \$PATH[^\n]*\n$/);
+      const start = startTime(pid);
       process.kill(pid, 'SIGKILL');
       await until(() => deadOrZombie(pid), 5000, 'the container to die');
-      const dead = await exec(pid, asRoot, ['true']);
+      const dead = await exec(pid, asRoot, ['true'], start);
       expect(dead.code).to.equal(1);
       expect(dead.stderr).to.match(new RegExp(`^\\[skiff-init:e\\] process ${pid} is not running[^\\n]*\\n$`));
+    });
+
+    it('enters no process but the one started at --start-time (a reused pid is refused)', async function () {
+      const { pid } = await background(baseSpec(['sleep', '30']));
+      const marker = `/tmp/entered-${process.pid}`;
+      const wrong = String(Number(startTime(pid)) + 1);
+      const r = await exec(pid, asRoot, ['touch', marker], wrong);
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.equal(
+        `[skiff-init:e] process ${pid} is not the container's: it started at ${startTime(pid)}, the container's at ${wrong} (its pid was reused)\n`,
+      );
+      expect(existsSync(join(rootfs, marker))).to.equal(false);
+      expect((await exec(pid, asRoot, ['touch', marker])).code).to.equal(0);
+      expect(existsSync(join(rootfs, marker))).to.equal(true);
+    });
+
+    // Sleeps of unique lengths: this test's processes, found from the host by command line.
+    const mark = (i: number) => `sleep ${50_000 + (process.pid % 1000) * 20 + i}`;
+    const escaping = (first: number) =>
+      `setsid ${mark(first)} & (${mark(first + 1)} &) ; sh -c "setsid sh -c '${mark(first + 2)} &' &" ; ${mark(first + 3)}`;
+    const allRunning = (first: number) => [0, 1, 2, 3].every((i) => processesRunning(mark(first + i)).length === 1);
+    const noneLeft = (first: number) => [0, 1, 2, 3].every((i) => processesRunning(mark(first + i)).length === 0);
+
+    it('ends the command and all it started, sessions and double forks too, on SIGTERM, reaping them all', async function () {
+      const { pid } = await background(baseSpec(['sleep', '30']));
+      const child = start(['exec', '--pid', String(pid), '--start-time', startTime(pid), ...asRoot, '--', 'sh', '-c', escaping(0)]);
+      const done = finish(child);
+      await until(() => allRunning(0), 5000, 'the sleeps to start');
+      child.kill('SIGTERM');
+      const r = await done;
+      expect(r.signal).to.equal('SIGKILL');
+      expect(r.stderr).to.equal('');
+      // Gone by the time skiff-init has ended, and nothing (not even the reaper) left to the
+      // container's pid 1, which reaps nobody.
+      expect(noneLeft(0)).to.equal(true);
+      expect(childrenOf(pid)).to.deep.equal([]);
+    });
+
+    it('ends them all too when skiff-init itself is killed', async function () {
+      const { pid } = await background(baseSpec(['sleep', '30']));
+      const child = start(['exec', '--pid', String(pid), '--start-time', startTime(pid), ...asRoot, '--', 'sh', '-c', escaping(4)]);
+      const done = finish(child);
+      await until(() => allRunning(4), 5000, 'the sleeps to start');
+      child.kill('SIGKILL');
+      await done;
+      await until(() => noneLeft(4), 2000, 'the sleeps to be killed');
+    });
+
+    it('ends them all when its parent dies (the daemon, or the monitor of a streamed exec)', async function () {
+      const { pid } = await background(baseSpec(['sleep', '30']));
+      const argv = ['exec', '--pid', String(pid), '--start-time', startTime(pid), ...asRoot, '--', 'sh', '-c', escaping(10)];
+      // A parent of its own that the test can kill: sh, waiting for skiff-init.
+      const parent = spawn('/bin/sh', ['-c', '"$@" & wait', 'sh', bin, ...argv], { stdio: 'ignore' });
+      running.push(parent);
+      await until(() => allRunning(10), 5000, 'the sleeps to start');
+      const execPid = childrenOf(parent.pid ?? 0)[0] ?? 0;
+      cleanups.push(() => deadOrZombie(execPid) || process.kill(execPid, 'SIGKILL'));
+      parent.kill('SIGKILL');
+      await until(() => noneLeft(10) && deadOrZombie(execPid), 2000, 'the exec and its sleeps to end');
+    });
+
+    it('runs the command under a reaper that shows the container nothing and keeps only CAP_KILL; a normal exit leaves background children running', async function () {
+      const { pid } = await background(baseSpec(['sleep', '30']));
+      const child = start(['exec', '--pid', String(pid), '--start-time', startTime(pid), ...asRoot, '--', 'sh', '-c', `${mark(8)} & ${mark(9)}; exit 3`]);
+      // Not the end of its output: the background child keeps that open.
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await until(() => processesRunning(mark(9)).length === 1, 5000, 'the command to start');
+      const reaper = childrenOf(child.pid ?? 0)[0] ?? 0;
+      const status = readFileSync(`/proc/${reaper}/status`, 'utf8');
+      expect(readFileSync(`/proc/${reaper}/comm`, 'utf8')).to.equal('skiff-exec\n');
+      // None of skiff-init's arguments (its --env values among them) in its command line.
+      expect(readFileSync(`/proc/${reaper}/cmdline`, 'latin1').split('\0').join(' ')).to.not.match(/exec|--|\//);
+      expect(/^CapEff:\s+(\w+)$/m.exec(status)?.[1]).to.equal('0000000000000020');
+      // In the container's pid namespace (two pids: the host's and the container's).
+      expect(/^NSpid:\s+(.*)$/m.exec(status)?.[1]?.split(/\s+/)).to.have.length(2);
+      for (const p of processesRunning(mark(9))) process.kill(p, 'SIGKILL');
+      expect(await exited).to.equal(3);
+      const left = processesRunning(mark(8));
+      expect(left).to.have.length(1);
+      for (const p of left) process.kill(p, 'SIGKILL');
     });
   });
 

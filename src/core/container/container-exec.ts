@@ -6,10 +6,22 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContainerExecutor, ExecResult, ExecSession, ExecSessionRequest } from '../../runtime/executor.js';
 import type { OpContext } from '../context.js';
-import { failedPrecondition, invalidArgument } from '../errors.js';
+import { failedPrecondition, invalidArgument, isKind, SkiffError } from '../errors.js';
 import type { ContainerRecord } from './types.js';
 
-const MAX_EXEC_OUTPUT = 16 * 1024 * 1024;
+/**
+ * ExecSync's output, stdout and stderr together. kubelet takes CRI messages of at most 16 MiB
+ * (k8s.io/cri-client, maxMsgSize), and the answer's protobuf framing adds at most 21 bytes:
+ * output past this is cut, and the answer still arrives. (containerd keeps 16 MiB per stream,
+ * so its answer then goes past the limit and fails as RESOURCE_EXHAUSTED.)
+ */
+export const MAX_EXEC_OUTPUT = 16 * 1024 * 1024 - 64;
+/**
+ * After the command exits, how long output still held open by its background children is
+ * awaited before ExecSync answers with what it has (containerd's drain_exec_sync_io_timeout,
+ * which it leaves unbounded by default).
+ */
+export const EXEC_DRAIN_MS = 1000;
 
 export interface ExecHost {
   get(idOrPrefix: string): ContainerRecord;
@@ -42,13 +54,29 @@ export class ContainerExec {
     return r;
   }
 
+  /**
+   * Runs the command to its end; a timeout (DeadlineExceeded, as kubelet expects) or the caller's
+   * cancellation kills it and everything it started.
+   */
   async execSync(ctx: OpContext, id: string, argv: readonly string[], timeoutSeconds: number): Promise<ExecResult> {
     const r = this.check(id, argv);
-    return this.host.executorFor(r.runtimeHandler).exec(ctx, {
-      ...this.target(r, argv),
-      timeoutMs: timeoutSeconds * 1000,
-      maxOutputBytes: MAX_EXEC_OUTPUT,
-    });
+    let res: ExecResult;
+    try {
+      res = await this.host.executorFor(r.runtimeHandler).exec(ctx, {
+        ...this.target(r, argv),
+        timeoutMs: timeoutSeconds * 1000,
+        maxOutputBytes: MAX_EXEC_OUTPUT,
+        drainMs: EXEC_DRAIN_MS,
+      });
+    } catch (e) {
+      if (isKind(e, 'DeadlineExceeded') && !ctx.signal.aborted) {
+        const what = `${argv[0]} timed out after ${timeoutSeconds}s and was killed, with everything it started`;
+        throw new SkiffError('DeadlineExceeded', `exec in container ${r.id}: ${what}`, { cause: e });
+      }
+      throw e;
+    }
+    if (res.truncated) ctx.log.warn('exec output cut', { container: r.id, keptBytes: res.stdout.length + res.stderr.length });
+    return res;
   }
 
   /** A streamed exec (CRI Exec): the command runs under a monitor of its own. */
@@ -65,10 +93,13 @@ export class ContainerExec {
 
   private target(r: ContainerRecord, argv: readonly string[]): ExecSessionRequest['target'] {
     if (r.pid === undefined) throw failedPrecondition(`container ${r.id} is not running`);
+    // Without it the helper could not tell the container's process from a later owner of its pid.
+    if (r.pidStartTime === undefined) throw failedPrecondition(`container ${r.id}: the start time of its process was not recorded`);
     const proc = this.processOf(r);
     return {
       id: r.id,
       pid: r.pid,
+      pidStartTime: r.pidStartTime,
       bundleDir: join(r.dir, 'bundle'),
       cgroupProcs: this.host.cgroupProcs(r),
       cwd: proc.cwd,

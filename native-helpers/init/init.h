@@ -11,9 +11,17 @@
 #define GROUPS_MAX 256
 #define ENV_MAX 4096
 
-/* Exit statuses besides EXIT_OK / EXIT_FAILURE_GENERIC / EXIT_USAGE: the command itself could not
- * be executed (as a shell reports them). */
-enum { EXIT_CANNOT_EXECUTE = 126, EXIT_NOT_FOUND = 127 };
+/* Exit statuses besides EXIT_OK / EXIT_FAILURE_GENERIC / EXIT_USAGE: a policy refusal (refuse.c),
+ * and the command itself could not be executed (as a shell reports them). */
+enum { EXIT_REFUSED = 3, EXIT_CANNOT_EXECUTE = 126, EXIT_NOT_FOUND = 127 };
+
+/* refuse.c: a failure that is one of skiff-init's rules refusing what the image, a volume or the
+ * spec asks for (not something that broke) is reported with refuse(), and the process then ends
+ * with EXIT_REFUSED instead of EXIT_FAILURE_GENERIC. */
+void refusal_note(void);
+#define refuse(...) (refusal_note(), report(__VA_ARGS__))
+/* rc, or EXIT_REFUSED when rc is EXIT_FAILURE_GENERIC and a refusal was reported. */
+int refusal_status(int rc);
 
 /* util.c */
 /* Calls fn for each line (without its newline) of a file; lines longer than 4 KiB are skipped. */

@@ -69,17 +69,17 @@ int proc_dest_check(int rootfd, int destfd, const char *dest, bool fresh_proc, i
 		/* The container's proc itself: a new one, or (as runc allows) a bind of a whole procfs. */
 		if (fresh_proc || (srcfd >= 0 && is_procfs_root(srcfd)))
 			return 0;
-		return report("mount %s: refused: %s%snot a proc filesystem, at /proc", dest, where, where[0] ? " is " : "");
+		return refuse("mount %s: refused: %s%snot a proc filesystem, at /proc", dest, where, where[0] ? " is " : "");
 	}
 	if (rt_starts_with(at, "/proc/")) {
 		for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
 			if (rt_streq(at, allowed[i]))
 				return 0;
-		return report("mount %s: refused: %s%sinside /proc (only /proc/cpuinfo, /proc/meminfo and the other files "
+		return refuse("mount %s: refused: %s%sinside /proc (only /proc/cpuinfo, /proc/meminfo and the other files "
 			      "lxcfs provides may be mounted over)",
 			      dest, where, where[0] ? " is " : "");
 	}
 	if (is_procfs(destfd))
-		return report("mount %s: refused: %s is on a procfs", dest, at);
+		return refuse("mount %s: refused: %s is on a procfs", dest, at);
 	return 0;
 }

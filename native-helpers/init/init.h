@@ -70,6 +70,10 @@ enum path_create { PATH_EXISTING, PATH_DIR, PATH_FILE };
 /* An O_PATH fd of `path` resolved inside the directory rootfd as if it were "/" (symlinks too);
  * missing components are created as directories, the last one as `create` says. -errno. */
 long path_open(int rootfd, const char *path, enum path_create create);
+/* An O_PATH fd of the directory `path` inside rootfd reached through no symlink at all; missing
+ * components are created as directories. -ELOOP when a symlink is on the path, -ENOTDIR when
+ * the path ends at something else than a directory; other -errno. */
+long path_open_plain_dir(int rootfd, const char *path);
 
 /* mounts.c */
 /* The spec's mounts in order, under the rootfs at rootfd. *dev_tmpfs: /dev is a fresh mount. */

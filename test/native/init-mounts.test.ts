@@ -174,6 +174,35 @@ describe('skiff-init: mounts follow runc\'s rules', function () {
     });
   });
 
+  describe('new filesystems', function () {
+    it('go only onto an ordinary directory reached through no symlink, made where missing', async function () {
+      const cases: [string, (root: string) => void, Record<string, unknown>, RegExp][] = [
+        ['a file at /proc', (root) => writeFileSync(join(root, 'proc'), ''), { destination: '/proc', type: 'proc', source: 'proc', options: [] },
+          /^\[skiff-init:e\] mount \/proc: refused: not a directory \(proc is mounted only on an ordinary directory\)\n$/],
+        ['a symlink above the destination', (root) => symlinkSync('/tmp', join(root, 'run')), { destination: '/run/lock', type: 'tmpfs', source: 'tmpfs', options: [] },
+          /^\[skiff-init:e\] mount \/run\/lock: refused: a symlink is on its path \(tmpfs is mounted only on an ordinary directory\)\n$/],
+        ['a dangling symlink', (root) => symlinkSync('/nowhere', join(root, 'sys')), { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['ro'] },
+          /^\[skiff-init:e\] mount \/sys: refused: a symlink is on its path/],
+      ];
+      for (const [what, make, mount, message] of cases) {
+        const root = rootfs();
+        make(root);
+        const s = spec(root, ['true']);
+        s.mounts = s.mounts.filter((m) => m.destination !== mount.destination);
+        s.mounts.push(mount);
+        const r = await run(s);
+        expect(r.code, `${what}: ${r.stderr}`).to.equal(EXIT_REFUSED);
+        expect(r.stderr, what).to.match(message);
+      }
+      // Missing: made, as directories, and mounted.
+      const s = spec(rootfs(), ['sh', '-c', 'cat /proc/self/comm; ls /run/a']);
+      s.mounts.push({ destination: '/run/a/b', type: 'tmpfs', source: 'tmpfs', options: [] });
+      const r = await run(s);
+      expect(r.stderr).to.equal('');
+      expect(r.stdout).to.equal('cat\nb\n');
+    });
+  });
+
   describe('masking', function () {
     it('fails the start when /dev/null is not the null device, instead of leaving a path unmasked', async function () {
       // Not the null device is a refusal; no /dev/null at all is a failure.

@@ -116,7 +116,7 @@ describe('skiff-init: an image whose /proc or /sys is a symlink', function () {
       const s = spec(root, shm, ['true']);
       delete (s.process as Record<string, unknown>).apparmorProfile;
       const r = await run(s);
-      expect(r.code, `/${dest} -> /elsewhere: the start must be refused; stderr: ${r.stderr}`).to.equal(1);
+      expect(r.code, `/${dest} -> /elsewhere: the start must be refused; stderr: ${r.stderr}`).to.equal(3); // EXIT_REFUSED
       expect(r.stderr).to.match(new RegExp(`^\\[skiff-init:e\\] mount /${dest}[^\\n]*(symlink|ordinary directory)`));
     }
   });

@@ -144,6 +144,11 @@ int seccomp_read(const char *bundle);
 int seccomp_install(void);
 /* apparmor.c: process.apparmorProfile, effective at the next execve. */
 int apparmor_exec_profile(const char *profile);
+/* procfs.c: a file of this process under the container's /proc ("oom_score_adj",
+ * "attr/exec"), opened with `flags` only if /proc is a procfs root reached through no symlink and
+ * the file is on that procfs. Its fd; with missing_ok -ENOENT when it does not exist; else -1
+ * after reporting (each line starts with `what`). */
+long procfs_open_self(const char *rel, int flags, bool missing_ok, const char *what);
 
 int run_main(int argc, char **argv);
 int exec_main(int argc, char **argv);

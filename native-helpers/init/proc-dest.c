@@ -5,11 +5,11 @@
  * let the container write where the kernel's masks and read-only paths are meant to hold. */
 #include "init.h"
 
-/* Where runc allows a mount under /proc (exact paths). */
+/* Where runc allows a mount under /proc (exact paths), but /proc/net/dev: /proc/net is a symlink
+ * into /proc/self, so that destination always resolves to /proc/<pid>/net/dev, which is refused. */
 static const char *const allowed[] = {
-	"/proc/cpuinfo",   "/proc/diskstats", "/proc/meminfo", "/proc/stat",
-	"/proc/swaps",	   "/proc/uptime",    "/proc/loadavg", "/proc/slabinfo",
-	"/proc/net/dev",   "/proc/sys/kernel/ns_last_pid",     "/proc/sys/crypto/fips_enabled",
+	"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps", "/proc/uptime",
+	"/proc/loadavg", "/proc/slabinfo", "/proc/sys/kernel/ns_last_pid", "/proc/sys/crypto/fips_enabled",
 };
 
 /* Only the root of a procfs has this inode number (include/linux/proc_ns.h). */

@@ -119,7 +119,7 @@ describe('skiff-init: mounts follow runc\'s rules', function () {
 
   describe('destinations in /proc', function () {
     it('refuses a bind at or under /proc, naming the mount', async function () {
-      for (const dest of ['/proc/sys/kernel', '/proc', '/proc/self/attr', '/proc/sys/kernel/../vm']) {
+      for (const dest of ['/proc/sys/kernel', '/proc', '/proc/self/attr', '/proc/sys/kernel/../vm', '/proc/net/dev']) {
         const s = spec(rootfs(), ['true']);
         s.mounts.push(bind(dataDir, dest));
         const r = await run(s);

@@ -8,10 +8,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { ContainerConfig, ContainerState, PodSandboxConfig, type ContainerStatusResponse, type DeepPartial } from '../../src/generated/runtime/v1/api.js';
 import { startBusyboxDaemon, type BusyboxDaemon } from '../support/busybox-daemon.js';
 import { call } from '../support/daemon.js';
-import { imageSpec } from '../support/grpc.js';
+import { expectCode, imageSpec } from '../support/grpc.js';
 import { buildImage, busyboxLayer, pushImage, ROOT_CONFIG, tarLayer } from '../support/image-builder.js';
 
 /** The capabilities a CRI container gets by default (containerd's 14). */
@@ -24,6 +25,7 @@ describe('an image whose /proc is a symlink into the pod\'s /dev/shm', function 
   let podId: string;
   let podConfig: PodSandboxConfig;
   let linkedImage: string;
+  let chainImage: string;
   let seq = 0;
 
   before(async function () {
@@ -44,6 +46,19 @@ describe('an image whose /proc is a symlink into the pod\'s /dev/shm', function 
     await pushImage(bb.reg.url, 'skiff-test/proc-link', '1.0', buildImage({ layers: [base, layer], config: ROOT_CONFIG }));
     linkedImage = `${bb.reg.host}/skiff-test/proc-link:1.0`;
     await call(bb.d.images, 'pullImage', { image: imageSpec(linkedImage) }, 30_000);
+    // The pod files' destinations (/etc/hostname, hosts, resolv.conf) lead through a chain of 39
+    // links of 4 KiB each, every one hundreds of components to walk ("d/../d/../…").
+    const chain = await tarLayer(
+      [
+        { path: 'etc/d', type: 'dir' },
+        ...Array.from({ length: 39 }, (_, i) => ({ path: `etc/l${i}`, type: 'symlink' as const, linkname: i === 38 ? 'd' : `${'d/../'.repeat(800)}l${i + 1}` })),
+        ...['hostname', 'hosts', 'resolv.conf'].map((f) => ({ path: `etc/${f}`, type: 'symlink' as const, linkname: 'l0' })),
+      ],
+      { gzip: true },
+    );
+    await pushImage(bb.reg.url, 'skiff-test/link-chain', '1.0', buildImage({ layers: [base, chain], config: ROOT_CONFIG }));
+    chainImage = `${bb.reg.host}/skiff-test/link-chain:1.0`;
+    await call(bb.d.images, 'pullImage', { image: imageSpec(chainImage) }, 30_000);
     logDir = mkdtempSync(join(tmpdir(), 'skiff-proc-link-logs-'));
     podConfig = PodSandboxConfig.fromPartial({
       metadata: { name: 'proc-link-pod', namespace: 'default', uid: `uid-proc-link-${process.pid}`, attempt: 0 },
@@ -54,6 +69,33 @@ describe('an image whose /proc is a symlink into the pod\'s /dev/shm', function 
   after(async function () {
     await bb?.close();
     if (logDir) rmSync(logDir, { recursive: true, force: true });
+  });
+
+  const create = (image: string) => {
+    const name = `c${++seq}`;
+    const config = ContainerConfig.fromPartial<DeepPartial<ContainerConfig>>({ metadata: { name, attempt: 0 }, image: { image }, logPath: `${name}.log`, command: ['true'] });
+    return call<object, { containerId: string }>(bb.d.runtime, 'createContainer', { podSandboxId: podId, config, sandboxConfig: podConfig });
+  };
+  const containersOfPod = async () =>
+    (await call<object, { containers: unknown[] }>(bb.d.runtime, 'listContainers', { filter: { podSandboxId: podId, labelSelector: {} } })).containers;
+
+  it('answers CreateContainer of an image with a chain of 4 KiB links promptly, and other calls meanwhile', async function () {
+    const t0 = Date.now();
+    let done = false;
+    const created = create(chainImage).finally(() => (done = true));
+    const outcome = expectCode(created, grpcStatus.INVALID_ARGUMENT);
+    outcome.catch(() => undefined); // awaited below, after the timing checks
+    let slowest = 0;
+    while (!done) {
+      const t = Date.now();
+      await call(bb.d.runtime, 'version', { version: '' });
+      slowest = Math.max(slowest, Date.now() - t);
+    }
+    const took = Date.now() - t0;
+    expect(slowest, 'the slowest Version call while CreateContainer ran (ms)').to.be.lessThan(100);
+    expect(took, 'CreateContainer (ms)').to.be.lessThan(2000);
+    expect((await outcome).details).to.match(/^mount path \/etc\/\S+: more than 256 path components to walk in the image/);
+    expect(await containersOfPod()).to.deep.equal([]);
   });
 
   /** Creates, starts and waits for a container; its exit code (-1: refused) and log text. */

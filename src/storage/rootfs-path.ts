@@ -14,6 +14,7 @@ import {
   O_NOFOLLOW,
   O_PATH,
   RESOLVE_BENEATH,
+  RESOLVE_IN_ROOT,
   RESOLVE_NO_SYMLINKS,
   openat2,
   readlinkFd,
@@ -115,5 +116,30 @@ export function resolveInRoot(rootfd: number, path: string): string {
     return `/${resolved.map((r) => r.name.toString('utf8')).join('/')}`;
   } finally {
     closeFrom(0);
+  }
+}
+
+/** What the image has at a path when it is looked up through no symlink at all. */
+export type PlainPath = 'directory' | 'missing' | 'symlink on the path' | 'not a directory';
+
+/**
+ * Whether `path` in the root at `rootfd` is an ordinary directory reached through no symlink,
+ * as skiff-init requires of a new filesystem's destination. One lookup; 'missing' when a
+ * component does not exist (no symlink before it: skiff-init makes the rest).
+ */
+export function plainPathIn(rootfd: number, path: string): PlainPath {
+  let fd: number;
+  try {
+    fd = openat2(rootfd, path.replace(/^\/+/, '') || '.', O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return 'missing';
+    if (isErrno(e, 'ELOOP')) return 'symlink on the path';
+    if (isErrno(e, 'ENOTDIR')) return 'not a directory';
+    throw e;
+  }
+  try {
+    return fstatSync(fd).isDirectory() ? 'directory' : 'not a directory';
+  } finally {
+    closeSync(fd);
   }
 }

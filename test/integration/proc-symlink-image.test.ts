@@ -79,6 +79,12 @@ describe('an image whose /proc is a symlink into the pod\'s /dev/shm', function 
   const containersOfPod = async () =>
     (await call<object, { containers: unknown[] }>(bb.d.runtime, 'listContainers', { filter: { podSandboxId: podId, labelSelector: {} } })).containers;
 
+  it('is refused at CreateContainer with InvalidArgument naming /proc, leaving no container behind', async function () {
+    const e = await expectCode(create(linkedImage), grpcStatus.INVALID_ARGUMENT);
+    expect(e.details).to.equal('mount /proc (proc): the image has a symlink on that path, and proc is mounted only on an ordinary directory');
+    expect(await containersOfPod()).to.deep.equal([]);
+  });
+
   it('answers CreateContainer of an image with a chain of 4 KiB links promptly, and other calls meanwhile', async function () {
     const t0 = Date.now();
     let done = false;

@@ -5,7 +5,7 @@ import { closeSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isKind } from '../../../src/core/errors.js';
-import { MAX_COMPONENTS, openRoot, resolveInRoot } from '../../../src/storage/rootfs-path.js';
+import { MAX_COMPONENTS, openRoot, plainPathIn, resolveInRoot } from '../../../src/storage/rootfs-path.js';
 import { thrown } from '../../support/thrown.js';
 
 describe('storage/rootfs-path', function () {
@@ -79,5 +79,16 @@ describe('storage/rootfs-path', function () {
     expect(isKind(e, 'InvalidArgument'), String(e)).to.equal(true);
     expect((e as Error).message).to.equal(`mount path /hostile/l0/x: more than ${MAX_COMPONENTS} path components to walk in the image (symlinks included)`);
     expect(ms, `${ms.toFixed(1)} ms`).to.be.lessThan(50);
+  });
+
+  it('tells an ordinary directory from a symlink on the path, something else, and a missing one', function () {
+    expect(plainPathIn(rootfd, '/usr/lib')).to.equal('directory');
+    expect(plainPathIn(rootfd, '/')).to.equal('directory');
+    expect(plainPathIn(rootfd, '/data/new/deeper')).to.equal('missing');
+    expect(plainPathIn(rootfd, '/datalink')).to.equal('symlink on the path');
+    expect(plainPathIn(rootfd, '/usr/lib2/x')).to.equal('symlink on the path');
+    expect(plainPathIn(rootfd, '/etc/dangling')).to.equal('symlink on the path');
+    expect(plainPathIn(rootfd, '/etc/file')).to.equal('not a directory');
+    expect(plainPathIn(rootfd, '/etc/file/x')).to.equal('not a directory');
   });
 });

@@ -35,14 +35,24 @@ int cap_number(const char *name)
 /* The highest capability this kernel has, asked of the kernel itself: PR_CAPBSET_READ is EINVAL
  * beyond it. Never from /proc/sys/kernel/cap_last_cap: a file at that path in the container may
  * be the pod's, and a "0" there would leave the whole bounding set in place. */
+static bool cap_exists(int cap)
+{
+	return rt_prctl5(PR_CAPBSET_READ_OP, (unsigned long)cap, 0, 0, 0) != -EINVAL;
+}
+
 static int last_cap(void)
 {
-	int i;
+	/* Starting from the last one we know of, which this kernel most likely has too. */
+	int i = CAP_KNOWN - 1;
 
-	for (i = 0; i < 64; i++)
-		if (rt_prctl5(PR_CAPBSET_READ_OP, (unsigned long)i, 0, 0, 0) == -EINVAL)
-			break;
-	return i - 1;
+	if (cap_exists(i)) {
+		while (i < 63 && cap_exists(i + 1))
+			i++;
+	} else {
+		while (i >= 0 && !cap_exists(i))
+			i--;
+	}
+	return i;
 }
 
 int caps_before_user(const struct caps_spec *c)

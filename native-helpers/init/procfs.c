@@ -1,8 +1,9 @@
 /* The few files skiff-init writes under the container's /proc after pivot_root (run) or after
  * joining its mount namespace (exec): the AppArmor exec attribute and oom_score_adj. Whoever
  * controls the container's mounts could have put something else there: an image whose /proc is
- * a symlink into a volume (refused at mount time, but see mounts.c), or a container with
- * CAP_SYS_ADMIN that covered /proc (or /proc/self/attr) with a tmpfs before a later exec. A write
+ * a plain directory while proc is mounted elsewhere, one whose /proc is a symlink into a volume
+ * (mounts.c refuses that one), or a container with CAP_SYS_ADMIN that covered /proc (or
+ * /proc/self/attr) with a tmpfs before a later exec. A write
  * there would then go to a file the pod made, and the process would run unconfined. So, as runc
  * does since CVE-2019-16884: /proc is opened once, through no symlink, and must be the root of a
  * procfs; each file is opened beneath it, across no mount and through no magic link, and must

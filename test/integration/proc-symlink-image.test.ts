@@ -78,11 +78,13 @@ describe('an image whose /proc is a symlink into the pod\'s /dev/shm', function 
   };
   const containersOfPod = async () =>
     (await call<object, { containers: unknown[] }>(bb.d.runtime, 'listContainers', { filter: { podSandboxId: podId, labelSelector: {} } })).containers;
+  const rootfsMounts = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(join(bb.d.state, 'containers')));
 
   it('is refused at CreateContainer with InvalidArgument naming /proc, leaving no container behind', async function () {
     const e = await expectCode(create(linkedImage), grpcStatus.INVALID_ARGUMENT);
     expect(e.details).to.equal('mount /proc (proc): the image has a symlink on that path, and proc is mounted only on an ordinary directory');
     expect(await containersOfPod()).to.deep.equal([]);
+    expect(rootfsMounts()).to.deep.equal([]);
   });
 
   it('answers CreateContainer of an image with a chain of 4 KiB links promptly, and other calls meanwhile', async function () {
@@ -102,6 +104,7 @@ describe('an image whose /proc is a symlink into the pod\'s /dev/shm', function 
     expect(took, 'CreateContainer (ms)').to.be.lessThan(2000);
     expect((await outcome).details).to.match(/^mount path \/etc\/\S+: more than 256 path components to walk in the image/);
     expect(await containersOfPod()).to.deep.equal([]);
+    expect(rootfsMounts()).to.deep.equal([]);
   });
 
   /** Creates, starts and waits for a container; its exit code (-1: refused) and log text. */

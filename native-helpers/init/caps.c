@@ -3,6 +3,7 @@
  * effective, permitted and inheritable sets are set with capset() and the ambient ones raised. */
 #include "init.h"
 
+#define PR_CAPBSET_READ_OP 23
 #define PR_CAPBSET_DROP_OP 24
 #define PR_SET_KEEPCAPS_OP 8
 #define PR_CAP_AMBIENT_OP 47
@@ -31,21 +32,27 @@ int cap_number(const char *name)
 	return -1;
 }
 
-/* The highest capability this kernel has; PR_CAPBSET_DROP is EINVAL beyond it. */
+/* The highest capability this kernel has, asked of the kernel itself: PR_CAPBSET_READ is EINVAL
+ * beyond it. Never from /proc/sys/kernel/cap_last_cap: a file at that path in the container may
+ * be the pod's, and a "0" there would leave the whole bounding set in place. */
+static bool cap_exists(int cap)
+{
+	return rt_prctl5(PR_CAPBSET_READ_OP, (unsigned long)cap, 0, 0, 0) != -EINVAL;
+}
+
 static int last_cap(void)
 {
-	char buf[16];
-	long fd = rt_open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC, 0), n;
-	uint64_t v;
+	/* Starting from the last one we know of, which this kernel most likely has too. */
+	int i = CAP_KNOWN - 1;
 
-	if (fd < 0)
-		return CAP_KNOWN - 1;
-	n = rt_read((int)fd, buf, sizeof(buf) - 1);
-	rt_close((int)fd);
-	if (n <= 0)
-		return CAP_KNOWN - 1;
-	buf[n] = '\0';
-	return rt_parse_u64(buf, &v) && v < 64 ? (int)v : CAP_KNOWN - 1;
+	if (cap_exists(i)) {
+		while (i < 63 && cap_exists(i + 1))
+			i++;
+	} else {
+		while (i >= 0 && !cap_exists(i))
+			i--;
+	}
+	return i;
 }
 
 int caps_before_user(const struct caps_spec *c)

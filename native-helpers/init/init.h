@@ -11,9 +11,17 @@
 #define GROUPS_MAX 256
 #define ENV_MAX 4096
 
-/* Exit statuses besides EXIT_OK / EXIT_FAILURE_GENERIC / EXIT_USAGE: the command itself could not
- * be executed (as a shell reports them). */
-enum { EXIT_CANNOT_EXECUTE = 126, EXIT_NOT_FOUND = 127 };
+/* Exit statuses besides EXIT_OK / EXIT_FAILURE_GENERIC / EXIT_USAGE: a policy refusal (refuse.c),
+ * and the command itself could not be executed (as a shell reports them). */
+enum { EXIT_REFUSED = 3, EXIT_CANNOT_EXECUTE = 126, EXIT_NOT_FOUND = 127 };
+
+/* refuse.c: a failure that is one of skiff-init's rules refusing what the image, a volume or the
+ * spec asks for (not something that broke) is reported with refuse(), and the process then ends
+ * with EXIT_REFUSED instead of EXIT_FAILURE_GENERIC. */
+void refusal_note(void);
+#define refuse(...) (refusal_note(), report(__VA_ARGS__))
+/* rc, or EXIT_REFUSED when rc is EXIT_FAILURE_GENERIC and a refusal was reported. */
+int refusal_status(int rc);
 
 /* util.c */
 /* Calls fn for each line (without its newline) of a file; lines longer than 4 KiB are skipped. */
@@ -62,6 +70,10 @@ enum path_create { PATH_EXISTING, PATH_DIR, PATH_FILE };
 /* An O_PATH fd of `path` resolved inside the directory rootfd as if it were "/" (symlinks too);
  * missing components are created as directories, the last one as `create` says. -errno. */
 long path_open(int rootfd, const char *path, enum path_create create);
+/* An O_PATH fd of the directory `path` inside rootfd reached through no symlink at all; missing
+ * components are created as directories. -ELOOP when a symlink is on the path, -ENOTDIR when
+ * the path ends at something else than a directory; other -errno. */
+long path_open_plain_dir(int rootfd, const char *path);
 
 /* mounts.c */
 /* The spec's mounts in order, under the rootfs at rootfd. *dev_tmpfs: /dev is a fresh mount. */
@@ -154,6 +166,11 @@ int seccomp_read(const char *bundle);
 int seccomp_install(void);
 /* apparmor.c: process.apparmorProfile, effective at the next execve. */
 int apparmor_exec_profile(const char *profile);
+/* procfs.c: a file of this process under the container's /proc ("oom_score_adj",
+ * "attr/exec"), opened with `flags` only if /proc is a procfs root reached through no symlink and
+ * the file is on that procfs. Its fd; with missing_ok -ENOENT when it does not exist; else -1
+ * after reporting (each line starts with `what`). */
+long procfs_open_self(const char *rel, int flags, bool missing_ok, const char *what);
 
 int run_main(int argc, char **argv);
 int exec_main(int argc, char **argv);

@@ -1,8 +1,9 @@
 /* The spec's mounts, in order, under the new root: OCI options → mount flags, propagation and
  * data; bind mounts (the destination made as a file or a directory like the source) with their
  * per-mount flags; the "cgroup" type as the container's own view of its cgroups. Every
- * destination is resolved inside the rootfs (paths.c), checked against the rules for /proc
- * (proc-dest.c), and gets a mount made detached and flagged first (detached.c). */
+ * destination is resolved inside the rootfs (paths.c; a new filesystem's through no symlink at
+ * all), checked against the rules for /proc (proc-dest.c), and gets a mount made detached and
+ * flagged first (detached.c). */
 #include "init.h"
 
 #define DATA_MAX 4096
@@ -157,6 +158,27 @@ static int destination(int rootfd, const char *dest, enum path_create create, bo
 	return (int)fd;
 }
 
+/* The destination of a new filesystem (proc, sysfs, tmpfs, ...): an ordinary directory reached
+ * through no symlink, made where missing, and checked against the rules for /proc. Returns an
+ * O_PATH fd, or -1. */
+static int fs_destination(int rootfd, const char *dest, const char *type)
+{
+	long fd = path_open_plain_dir(rootfd, dest);
+
+	if (fd == -ELOOP)
+		return refuse("mount %s: refused: a symlink is on its path (%s is mounted only on an ordinary directory)", dest,
+			      type);
+	if (fd == -ENOTDIR)
+		return refuse("mount %s: refused: not a directory (%s is mounted only on an ordinary directory)", dest, type);
+	if (fd < 0)
+		return report_err((int)-fd, "mount %s: destination in the rootfs", dest);
+	if (proc_dest_check(rootfd, (int)fd, dest, rt_streq(type, "proc"), -1) < 0) {
+		rt_close((int)fd);
+		return -1;
+	}
+	return (int)fd;
+}
+
 /* Attaches the detached mount mfd onto dest. Returns mfd (now the fd of the attached mount) or,
  * without keep, 0; -1 on failure (mfd closed). */
 static int attach(int mfd, int destfd, const char *dest, bool keep)
@@ -202,8 +224,8 @@ int bind_mount(const char *source, int rootfd, const char *dest, bool rec, unsig
 	return bind_onto(source, rootfd, dest, rec, flags, false);
 }
 
-/* A filesystem of its own (proc, tmpfs, devpts, mqueue, sysfs...). Returns 0, or with keep an
- * fd of it; -1 on failure. */
+/* A filesystem of its own (proc, tmpfs, devpts, mqueue, sysfs...), attached onto the very fd that
+ * was checked. Returns 0, or with keep an fd of it; -1 on failure. */
 static int mount_fs(const char *dest, int rootfd, const char *source, const char *type, const char *data,
 		    unsigned long flags, bool keep)
 {
@@ -211,7 +233,7 @@ static int mount_fs(const char *dest, int rootfd, const char *source, const char
 	int mfd, fd;
 
 	rt_format(what, sizeof(what), "mount %s (%s)", dest, type);
-	if ((fd = destination(rootfd, dest, PATH_DIR, rt_streq(type, "proc"), -1)) < 0)
+	if ((fd = fs_destination(rootfd, dest, type)) < 0)
 		return -1;
 	if ((mfd = detached_fs(type, source, data, flags, what)) < 0) {
 		rt_close(fd);

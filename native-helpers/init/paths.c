@@ -111,3 +111,33 @@ restart:
 		c = end + 1;
 	}
 }
+
+/* No symlink may be on the path, not even one that stays inside the root: a new proc or sysfs on
+ * /proc -> /somewhere would land there, and everything that later uses "/proc/..." would follow
+ * the link again to files the pod controls (runc: "must be mounted on ordinary directory"). */
+#define PLAIN_FLAGS (RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS)
+
+long path_open_plain_dir(int rootfd, const char *path)
+{
+	struct statx st;
+	long fd, r;
+
+	while (*path == '/')
+		path++;
+	fd = rt_openat2(rootfd, path[0] ? path : ".", O_PATH | O_CLOEXEC, PLAIN_FLAGS);
+	if (fd == -ENOENT) {
+		/* No symlink up to the first missing component (that would have been ELOOP): make the
+		 * rest, then look again the same way, so a link that appeared meanwhile is still seen. */
+		if ((fd = path_open(rootfd, path, PATH_DIR)) < 0)
+			return fd;
+		rt_close((int)fd);
+		fd = rt_openat2(rootfd, path[0] ? path : ".", O_PATH | O_CLOEXEC, PLAIN_FLAGS);
+	}
+	if (fd < 0)
+		return fd;
+	if ((r = rt_statx((int)fd, "", AT_EMPTY_PATH, STATX_TYPE, &st)) < 0 || (st.stx_mode & RT_S_IFMT) != RT_S_IFDIR) {
+		rt_close((int)fd);
+		return r < 0 ? r : -ENOTDIR;
+	}
+	return fd;
+}

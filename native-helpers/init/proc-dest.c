@@ -5,11 +5,11 @@
  * let the container write where the kernel's masks and read-only paths are meant to hold. */
 #include "init.h"
 
-/* Where runc allows a mount under /proc (exact paths). */
+/* Where runc allows a mount under /proc (exact paths), but /proc/net/dev: /proc/net is a symlink
+ * into /proc/self, so that destination always resolves to /proc/<pid>/net/dev, which is refused. */
 static const char *const allowed[] = {
-	"/proc/cpuinfo",   "/proc/diskstats", "/proc/meminfo", "/proc/stat",
-	"/proc/swaps",	   "/proc/uptime",    "/proc/loadavg", "/proc/slabinfo",
-	"/proc/net/dev",   "/proc/sys/kernel/ns_last_pid",     "/proc/sys/crypto/fips_enabled",
+	"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps", "/proc/uptime",
+	"/proc/loadavg", "/proc/slabinfo", "/proc/sys/kernel/ns_last_pid", "/proc/sys/crypto/fips_enabled",
 };
 
 /* Only the root of a procfs has this inode number (include/linux/proc_ns.h). */
@@ -69,17 +69,17 @@ int proc_dest_check(int rootfd, int destfd, const char *dest, bool fresh_proc, i
 		/* The container's proc itself: a new one, or (as runc allows) a bind of a whole procfs. */
 		if (fresh_proc || (srcfd >= 0 && is_procfs_root(srcfd)))
 			return 0;
-		return report("mount %s: refused: %s%snot a proc filesystem, at /proc", dest, where, where[0] ? " is " : "");
+		return refuse("mount %s: refused: %s%snot a proc filesystem, at /proc", dest, where, where[0] ? " is " : "");
 	}
 	if (rt_starts_with(at, "/proc/")) {
 		for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
 			if (rt_streq(at, allowed[i]))
 				return 0;
-		return report("mount %s: refused: %s%sinside /proc (only /proc/cpuinfo, /proc/meminfo and the other files "
+		return refuse("mount %s: refused: %s%sinside /proc (only /proc/cpuinfo, /proc/meminfo and the other files "
 			      "lxcfs provides may be mounted over)",
 			      dest, where, where[0] ? " is " : "");
 	}
 	if (is_procfs(destfd))
-		return report("mount %s: refused: %s is on a procfs", dest, at);
+		return refuse("mount %s: refused: %s is on a procfs", dest, at);
 	return 0;
 }

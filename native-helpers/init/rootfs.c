@@ -129,7 +129,7 @@ static int null_device(void)
 	long fd = open_inside("/dev/null", RESOLVE_NO_SYMLINKS), r;
 
 	if (fd == -ELOOP)
-		return report("maskedPaths: /dev/null is not the null device: a symlink is on its path");
+		return refuse("maskedPaths: /dev/null is not the null device: a symlink is on its path");
 	if (fd < 0)
 		return report_err((int)-fd, "maskedPaths: /dev/null");
 	if ((r = rt_statx((int)fd, "", AT_EMPTY_PATH, STATX_TYPE, &st)) < 0) {
@@ -138,7 +138,7 @@ static int null_device(void)
 	}
 	if ((st.stx_mode & RT_S_IFMT) != RT_S_IFCHR || st.stx_rdev_major != 1 || st.stx_rdev_minor != 3) {
 		rt_close((int)fd);
-		return report("maskedPaths: /dev/null is not the null device (mode %o, device %u:%u)", st.stx_mode,
+		return refuse("maskedPaths: /dev/null is not the null device (mode %o, device %u:%u)", st.stx_mode,
 			      st.stx_rdev_major, st.stx_rdev_minor);
 	}
 	return (int)fd;

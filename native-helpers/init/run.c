@@ -137,5 +137,5 @@ int run_main(int argc, char **argv)
 			return EXIT_FAILURE_GENERIC;
 		return shim_wait(child);
 	}
-	return become_container(&container);
+	return refusal_status(become_container(&container));
 }

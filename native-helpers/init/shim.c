@@ -55,7 +55,7 @@ static int child_main(void *p)
 
 	parent_alive_fd = cs->alive_fd;
 	if (check_parent() == 0)
-		rc = cs->fn(cs->arg); /* returns only when it could not exec */
+		rc = refusal_status(cs->fn(cs->arg)); /* returns only when it could not exec */
 	cs->failed = true;
 	return rc;
 }

@@ -34,7 +34,12 @@ export function cleanContainerPath(p: string): string {
   return c;
 }
 
-/** The files under /proc that runc lets a mount cover (what lxcfs provides), as exact paths. */
+/**
+ * The files under /proc that runc lets a mount cover (what lxcfs provides), as exact paths; the
+ * same list as skiff-init's (native-helpers/init/proc-dest.c). Not runc's /proc/net/dev: /proc/net
+ * is a symlink into /proc/self, so at the start that destination resolves to
+ * /proc/<pid>/net/dev, which skiff-init refuses; refusing it here says so at CreateContainer.
+ */
 export const PROC_MOUNT_EXCEPTIONS: readonly string[] = [
   '/proc/cpuinfo',
   '/proc/diskstats',
@@ -44,7 +49,6 @@ export const PROC_MOUNT_EXCEPTIONS: readonly string[] = [
   '/proc/uptime',
   '/proc/loadavg',
   '/proc/slabinfo',
-  '/proc/net/dev',
   '/proc/sys/kernel/ns_last_pid',
   '/proc/sys/crypto/fips_enabled',
 ];

@@ -8,7 +8,7 @@
 import { runCaptured } from './fast-spawn.js';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { hasErrno, internal, SkiffError, unavailable } from '../core/errors.js';
+import { hasErrno, internal, SkiffError, unavailable, type ErrorKind } from '../core/errors.js';
 import type { OpContext } from '../core/context.js';
 import { sealHelpers } from './helper-images.js';
 
@@ -35,6 +35,9 @@ export interface HelperResult {
 }
 
 const EXIT_USAGE = 2;
+/** A helper's rules refused what it was asked to do (native-helpers/README.md, "Conventions"). */
+const EXIT_REFUSED = 3;
+const KIND_BY_STATUS: Readonly<Record<number, ErrorKind>> = { [EXIT_USAGE]: 'InvalidArgument', [EXIT_REFUSED]: 'FailedPrecondition' };
 
 export class HelperRunner {
   /**
@@ -84,7 +87,7 @@ export class HelperRunner {
     const how = r.signal ? `killed by ${r.signal}` : `exit status ${r.code}`;
     const why = errors.length ? errors.join('; ') : lines.join('; ') || 'no message';
     ctx.log.debug('helper failed', { helper: name, args, status: how, stderr: lines });
-    throw new SkiffError(r.code === EXIT_USAGE ? 'InvalidArgument' : 'Internal', `skiff-${name}: ${why} (${how})`);
+    throw new SkiffError((r.code !== null && KIND_BY_STATUS[r.code]) || 'Internal', `skiff-${name}: ${why} (${how})`);
   }
 
   /** Runs a helper that answers with one JSON object, checked by `guard`. */

@@ -63,6 +63,8 @@ export interface ExitStatus {
 
 const RFC3339_NANO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$/;
 const EXECUTOR_USAGE = 2;
+/** skiff-init's policy refusal: the image, a volume or the spec asks for what its rules forbid. */
+const EXECUTOR_REFUSED = 3;
 /** Where the launcher finds the attach client handed over (opts.attachFd). */
 const ATTACH_FD = 3;
 /** Where it finds the executor's sealed image (opts.executorFd). */
@@ -118,7 +120,9 @@ export function monitorArgs(opts: MonitorOptions): string[] {
 /**
  * Turns the launcher's output into the start record or an error. An `{"error":…}` answer is
  * InvalidArgument when the executor exited with 2 (its usage status: the bundle or its options are
- * bad), else Internal; a usage error of the monitor itself (exit 2) is InvalidArgument too.
+ * bad), FailedPrecondition with 3 (a policy refusal: what the image or a volume holds breaks a
+ * rule, e.g. a /proc that is a symlink), else Internal; a usage error of the monitor itself
+ * (exit 2) is InvalidArgument too.
  */
 export function interpretMonitorOutput(
   id: string,
@@ -138,7 +142,8 @@ export function interpretMonitorOutput(
   }
   if (code === 0 && isMonitorStarted(answer)) return answer;
   if (isMonitorFailure(answer)) {
-    const kind = answer.executorStatus === EXECUTOR_USAGE ? 'InvalidArgument' : 'Internal';
+    const kind =
+      answer.executorStatus === EXECUTOR_USAGE ? 'InvalidArgument' : answer.executorStatus === EXECUTOR_REFUSED ? 'FailedPrecondition' : 'Internal';
     return failWith(new SkiffError(kind, `${what}: ${answer.error}`));
   }
   const how = signal ? `killed by ${signal}` : `exit status ${code}`;

@@ -15,6 +15,8 @@ const execFileP = promisify(execFile);
 const bin = join(DEFAULT_HELPER_DIR, 'skiff-init');
 const BUSYBOX = '/bin/busybox';
 const APPLETS = ['sh', 'cat', 'wc', 'echo', 'touch', 'ls', 'true'];
+/** skiff-init's exit status for a policy refusal (1 is for what broke). */
+const EXIT_REFUSED = 3;
 
 type Spec = Record<string, unknown> & { mounts: Record<string, unknown>[]; linux: Record<string, unknown> };
 
@@ -117,11 +119,11 @@ describe('skiff-init: mounts follow runc\'s rules', function () {
 
   describe('destinations in /proc', function () {
     it('refuses a bind at or under /proc, naming the mount', async function () {
-      for (const dest of ['/proc/sys/kernel', '/proc', '/proc/self/attr', '/proc/sys/kernel/../vm']) {
+      for (const dest of ['/proc/sys/kernel', '/proc', '/proc/self/attr', '/proc/sys/kernel/../vm', '/proc/net/dev']) {
         const s = spec(rootfs(), ['true']);
         s.mounts.push(bind(dataDir, dest));
         const r = await run(s);
-        expect(r.code, `${dest}: ${r.stderr}`).to.equal(1);
+        expect(r.code, `${dest}: ${r.stderr}`).to.equal(EXIT_REFUSED);
         expect(r.stderr, `${dest}: ${r.stderr}`).to.match(/^\[skiff-init:e\] mount \S+: [^\n]*\/proc[^\n]*\n$/);
         expect(r.stderr, dest).to.contain(`mount ${dest}:`);
       }
@@ -140,7 +142,7 @@ describe('skiff-init: mounts follow runc\'s rules', function () {
         const s = spec(root, ['true']);
         s.mounts.push(bind(source, dest));
         const r = await run(s);
-        expect(r.code, `${dest}: ${r.stderr}`).to.equal(1);
+        expect(r.code, `${dest}: ${r.stderr}`).to.equal(EXIT_REFUSED);
         expect(r.stderr, dest).to.match(new RegExp(`^\\[skiff-init:e\\] mount ${dest}: refused: /proc\\S* is (inside|not a proc filesystem, at) /proc`));
       }
     });
@@ -149,14 +151,14 @@ describe('skiff-init: mounts follow runc\'s rules', function () {
       const tmpfs = spec(rootfs(), ['true']);
       tmpfs.mounts[0] = { destination: '/proc', type: 'tmpfs', source: 'tmpfs', options: [] };
       const r1 = await run(tmpfs);
-      expect(r1.code, r1.stderr).to.equal(1);
+      expect(r1.code, r1.stderr).to.equal(EXIT_REFUSED);
       expect(r1.stderr).to.match(/^\[skiff-init:e\] mount \/proc: [^\n]*not a proc filesystem/);
       // A second proc at /host-proc is allowed (as in runc); a bind into it is not.
       const moved = spec(rootfs(), ['true']);
       moved.mounts.push({ destination: '/host-proc', type: 'proc', source: 'proc', options: [] });
       moved.mounts.push(bind(dataDir, '/host-proc/sys/kernel'));
       const r2 = await run(moved);
-      expect(r2.code, r2.stderr).to.equal(1);
+      expect(r2.code, r2.stderr).to.equal(EXIT_REFUSED);
       expect(r2.stderr).to.match(/^\[skiff-init:e\] mount \/host-proc\/sys\/kernel: [^\n]*procfs/);
     });
 
@@ -172,21 +174,51 @@ describe('skiff-init: mounts follow runc\'s rules', function () {
     });
   });
 
+  describe('new filesystems', function () {
+    it('go only onto an ordinary directory reached through no symlink, made where missing', async function () {
+      const cases: [string, (root: string) => void, Record<string, unknown>, RegExp][] = [
+        ['a file at /proc', (root) => writeFileSync(join(root, 'proc'), ''), { destination: '/proc', type: 'proc', source: 'proc', options: [] },
+          /^\[skiff-init:e\] mount \/proc: refused: not a directory \(proc is mounted only on an ordinary directory\)\n$/],
+        ['a symlink above the destination', (root) => symlinkSync('/tmp', join(root, 'run')), { destination: '/run/lock', type: 'tmpfs', source: 'tmpfs', options: [] },
+          /^\[skiff-init:e\] mount \/run\/lock: refused: a symlink is on its path \(tmpfs is mounted only on an ordinary directory\)\n$/],
+        ['a dangling symlink', (root) => symlinkSync('/nowhere', join(root, 'sys')), { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['ro'] },
+          /^\[skiff-init:e\] mount \/sys: refused: a symlink is on its path/],
+      ];
+      for (const [what, make, mount, message] of cases) {
+        const root = rootfs();
+        make(root);
+        const s = spec(root, ['true']);
+        s.mounts = s.mounts.filter((m) => m.destination !== mount.destination);
+        s.mounts.push(mount);
+        const r = await run(s);
+        expect(r.code, `${what}: ${r.stderr}`).to.equal(EXIT_REFUSED);
+        expect(r.stderr, what).to.match(message);
+      }
+      // Missing: made, as directories, and mounted.
+      const s = spec(rootfs(), ['sh', '-c', 'cat /proc/self/comm; ls /run/a']);
+      s.mounts.push({ destination: '/run/a/b', type: 'tmpfs', source: 'tmpfs', options: [] });
+      const r = await run(s);
+      expect(r.stderr).to.equal('');
+      expect(r.stdout).to.equal('cat\nb\n');
+    });
+  });
+
   describe('masking', function () {
     it('fails the start when /dev/null is not the null device, instead of leaving a path unmasked', async function () {
-      const cases: [string, (root: string) => void, RegExp][] = [
-        ['a symlink to the masked path', (root) => symlinkSync('/proc/interrupts', join(root, 'dev/null')), /\/dev\/null is not the null device: a symlink is on its path/],
-        ['a regular file', (root) => writeFileSync(join(root, 'dev/null'), ''), /\/dev\/null is not the null device/],
-        ['missing', () => undefined, /\/dev\/null: No such file or directory/],
+      // Not the null device is a refusal; no /dev/null at all is a failure.
+      const cases: [string, (root: string) => void, RegExp, number][] = [
+        ['a symlink to the masked path', (root) => symlinkSync('/proc/interrupts', join(root, 'dev/null')), /\/dev\/null is not the null device: a symlink is on its path/, EXIT_REFUSED],
+        ['a regular file', (root) => writeFileSync(join(root, 'dev/null'), ''), /\/dev\/null is not the null device/, EXIT_REFUSED],
+        ['missing', () => undefined, /\/dev\/null: No such file or directory/, 1],
       ];
-      for (const [what, make, message] of cases) {
+      for (const [what, make, message, status] of cases) {
         const root = rootfs();
         make(root);
         const s = spec(root, ['sh', '-c', 'wc -c < /proc/interrupts']);
         s.mounts.splice(1, 1); // no fresh /dev: the image's own /dev/null
         const r = await run(s);
         expect(r.stdout, what).to.equal('');
-        expect(r.code, `${what}: ${r.stderr}`).to.equal(1);
+        expect(r.code, `${what}: ${r.stderr}`).to.equal(status);
         expect(r.stderr, what).to.match(/^\[skiff-init:e\] maskedPaths: [^\n]+\n$/);
         expect(r.stderr, what).to.match(message);
       }

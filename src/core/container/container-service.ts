@@ -27,7 +27,7 @@ import { ContainerExec } from './container-exec.js';
 import type { ContainerMount, ContainerRecord, ContainerState } from './types.js';
 import { cgroupResources, choice, pidChoice, ensureHostPath, exited, hostDevice, hostDevices, nodeCapabilities, readImageFile } from './container-parts.js';
 import { isSameProcess } from '../../util/proc-stat.js';
-import { checkBindDestinations } from './mount-destinations.js';
+import { checkMountDestinations } from './mount-destinations.js';
 import { appArmorFor, nodeAppArmor, type AppArmorHost, type AppArmorRequest } from './apparmor.js';
 import { containerSeccomp, type SeccompRequest } from './seccomp.js';
 import { SeccompCache } from '../../seccomp/cache.js';
@@ -270,7 +270,7 @@ export class ContainerService implements LayerUsers {
       };
       const stop = resolveStopSignal(specInput);
       const spec = buildSpec(specInput);
-      checkBindDestinations(rootfs.target, spec.mounts);
+      checkMountDestinations(rootfs.target, spec.mounts);
       if (apparmorProfile) spec.process.apparmorProfile = apparmorProfile;
       const user = resolveUser(specInput, specInput.etcPasswd, specInput.etcGroup);
       const seccomp = containerSeccomp(this.seccomp, input.seccomp, {

@@ -1,7 +1,7 @@
 // HelperRunner: the daemon's helpers run from sealed copies taken once, so a change to the files
 // on disk (or through a container's handle on one) never reaches a helper already sealed.
 import { expect } from 'chai';
-import { copyFileSync, readdirSync, readlinkSync, renameSync } from 'node:fs';
+import { copyFileSync, readdirSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,17 @@ describe('runtime/helper-exec', function () {
     const e = await new HelperRunner(dir).run(ctx(), 'echo', ['x']).catch((x: unknown) => x);
     expect(e).to.be.instanceOf(SkiffError);
     expect((e as SkiffError).message).to.match(/exit status 1/);
+  });
+
+  it('maps a helper\'s exit status to the error kind: 2 usage is InvalidArgument, 3 refused is FailedPrecondition, else Internal', async function () {
+    const helpers = new HelperRunner(dir);
+    for (const [status, kind] of [[2, 'InvalidArgument'], [3, 'FailedPrecondition'], [1, 'Internal']] as const) {
+      writeFileSync(join(dir, `skiff-s${status}`), `#!/bin/sh\necho '[skiff-s${status}:e] mount /proc: refused' >&2\nexit ${status}\n`, { mode: 0o755 });
+      const e = await helpers.run(ctx(), `s${status}`, []).catch((x: unknown) => x);
+      expect(e, String(status)).to.be.instanceOf(SkiffError);
+      expect((e as SkiffError).kind, String(status)).to.equal(kind);
+      expect((e as SkiffError).message).to.equal(`skiff-s${status}: mount /proc: refused (exit status ${status})`);
+    }
   });
 
   it('runs an unsealed helper from its file, with the path as argv[0]', function () {

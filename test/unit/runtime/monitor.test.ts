@@ -165,7 +165,7 @@ describe('runtime/monitor', function () {
       ]);
     });
 
-    it('maps a start, an executor failure, a usage error and garbage', function () {
+    it('maps a start, an executor failure, a refusal, a usage error and garbage', function () {
       expect(interpretMonitorOutput('c', '{"pid":5,"startTime":6,"monitorPid":4}\n', '', 0, null)).to.deep.equal({
         pid: 5,
         startTime: 6,
@@ -178,6 +178,10 @@ describe('runtime/monitor', function () {
       expect(e.kind).to.equal('InvalidArgument');
       e = caught(() => interpretMonitorOutput('c', '{"error":"skiff-init: mount failed","executorStatus":1}\n', '', 0, null));
       expect(e.kind).to.equal('Internal');
+      // A policy refusal (the image's /proc is a symlink, say) is the image's fault, not ours.
+      e = caught(() => interpretMonitorOutput('c', '{"error":"skiff-init: mount /proc: refused: a symlink is on its path","executorStatus":3}\n', '', 0, null));
+      expect(e.kind).to.equal('FailedPrecondition');
+      expect(e.message).to.equal('starting container c: skiff-init: mount /proc: refused: a symlink is on its path');
       e = caught(() => interpretMonitorOutput('c', '', '[skiff-monitor:e] --id given twice\n', 2, null));
       expect(e.kind).to.equal('InvalidArgument');
       expect(e.message).to.equal('starting container c: skiff-monitor: --id given twice (exit status 2)');

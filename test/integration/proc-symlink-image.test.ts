@@ -100,7 +100,8 @@ describe('an image whose /proc is a symlink into the pod\'s /dev/shm', function 
       slowest = Math.max(slowest, Date.now() - t);
     }
     const took = Date.now() - t0;
-    expect(slowest, 'the slowest Version call while CreateContainer ran (ms)').to.be.lessThan(100);
+    // The old resolver held the event loop ~1 s on this image; a loaded CI machine adds tens of ms.
+    expect(slowest, 'the slowest Version call while CreateContainer ran (ms)').to.be.lessThan(400);
     expect(took, 'CreateContainer (ms)').to.be.lessThan(2000);
     expect((await outcome).details).to.match(/^mount path \/etc\/\S+: more than 256 path components to walk in the image/);
     expect(await containersOfPod()).to.deep.equal([]);

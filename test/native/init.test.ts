@@ -361,7 +361,11 @@ describe('skiff-init', function () {
     containers.push(pid);
     expect(await ok.exited).to.equal(0);
     // The container outlives skiff-init: it is pid 1 of its namespace, running sleep.
-    expect(readFileSync(`/proc/${pid}/comm`, 'utf8').trim()).to.equal('sleep');
+    // The vfork parent resumes once the child's execve has released its memory, a moment before
+    // the kernel renames the task.
+    const comm = () => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    await until(() => comm() !== 'skiff-init', 2000, 'the exec to finish');
+    expect(comm()).to.equal('sleep');
     expect(readFileSync(`/proc/${pid}/status`, 'utf8')).to.match(new RegExp(`\nNSpid:\t${pid}\t1\n`));
     expect(deadOrZombie(pid)).to.equal(false);
 

@@ -112,6 +112,43 @@ static bool kill_children(void)
 	return true;
 }
 
+/* Every child listed is a zombie that wait4 does not give us: a ptracer holds it. */
+static bool only_unreapable_left(void)
+{
+	static char buf[4096], stat[512];
+	long n = rt_pread(children_fd, buf, sizeof(buf) - 1, 0);
+
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	for (char *p = buf; *p;) {
+		uint64_t pid;
+		char path[48];
+		long fd, m;
+		const char *q;
+
+		while (*p == ' ' || *p == '\n')
+			p++;
+		if (!*p)
+			break;
+		if (!rt_parse_u64(p, &pid))
+			return false;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		rt_format(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		if ((fd = rt_open(path, O_RDONLY | O_CLOEXEC, 0)) < 0)
+			return false;
+		m = rt_read((int)fd, stat, sizeof(stat) - 1);
+		rt_close((int)fd);
+		if (m <= 0)
+			return false;
+		stat[m] = '\0';
+		if (!(q = rt_find_last(stat, ')')) || q[1] != ' ' || q[2] != 'Z')
+			return false;
+	}
+	return true;
+}
+
 /* Kills and reaps every process below the reaper. A process killed in one round has its children
  * re-parented to the reaper before it can be reaped, so the next round sees them; the sweep ends
  * when wait4 says there is no child at all. Without a children list only the command is killed. */
@@ -134,6 +171,8 @@ static void sweep(int command)
 			rt_wait4(command, &status, __WALL);
 			return;
 		}
+		if (only_unreapable_left())
+			return;
 		rt_sigtimedwait_ms(&sigchld, &info, SWEEP_PAUSE_MS);
 	}
 }

@@ -153,7 +153,8 @@ export async function runCaptured(
   };
   const onAbort = () => end(abortError(ctx.signal, name));
   ctx.signal.addEventListener('abort', onAbort, { once: true });
-  const ms = opts.timeoutMs;
+  // setTimeout takes at most 2^31 - 1 ms (24.8 days) and fires at once past it.
+  const ms = opts.timeoutMs !== undefined && opts.timeoutMs <= 0x7fffffff ? opts.timeoutMs : undefined;
   const timer = ms === undefined ? undefined : setTimeout(() => end(new SkiffError('DeadlineExceeded', `${name}: no answer after ${ms} ms, killed`)), ms);
   try {
     const exit = await exitOf(child.pid);

@@ -58,6 +58,8 @@ export class StreamingServer {
   private readonly wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
+    // kubectl and kubelet send stdin in reads of at most 32 KiB; ws would take 100 MiB per message.
+    maxPayload: 1024 * 1024,
     handleProtocols: (protocols) => negotiate([...protocols], WEBSOCKET_COMMAND_PROTOCOLS) ?? false,
   });
   private server: Server | undefined;

@@ -421,7 +421,8 @@ export class ContainerService implements LayerUsers {
   private waitExit(id: string, ms: number): Promise<boolean> {
     if (this.byId.get(id as ContainerId)?.state !== 'running') return Promise.resolve(true);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), ms);
+      // setTimeout fires at once past 2^31 - 1 ms; a grace period that long is as good as for ever.
+      const timer = setTimeout(() => resolve(false), Math.min(ms, 0x7fffffff));
       const list = this.exitWaiters.get(id) ?? [];
       list.push(() => {
         clearTimeout(timer);

@@ -334,6 +334,8 @@ export class SpdySession extends EventEmitter<SessionEvents> {
   private teardown(): void {
     if (this.closed) return;
     this.closed = true;
+    // The peer's EOF ends our side too: the server's sockets allow half-open connections.
+    if (!this.socket.destroyed) this.socket.end();
     for (const s of this.streams.values()) {
       s.finishRemote();
       s.destroy();

@@ -23,7 +23,7 @@ import {
 } from 'node:fs';
 import type { Extract, Header } from 'tar-stream';
 import type { OpContext } from '../../core/context.js';
-import { isSkiffError, toSkiffError } from '../../core/errors.js';
+import { hasErrno, isSkiffError, toSkiffError } from '../../core/errors.js';
 import { makedev, SyscallError, type Sys } from '../../sys/index.js';
 import { readAll, skipBody, writeBody } from './file-data.js';
 import { cleanEntryPath, LayerTree, refuse } from './tar-paths.js';
@@ -41,6 +41,8 @@ export interface UnpackStats {
 export type Entry = Extract extends AsyncIterable<infer S> ? S : never;
 
 interface Meta {
+  /** The entry's name, for refusals. */
+  readonly entry: string;
   readonly mode: number;
   readonly uid: number;
   readonly gid: number;
@@ -61,6 +63,10 @@ const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
 const S_IFIFO = 0o010000;
 const BLOCK = 4096;
+/** uid_t and gid_t are 32 bits, and (uid_t)-1 is no id. */
+const MAX_ID = 0xfffffffe;
+/** lsetxattr errors that say the layer asks for something this file cannot have. */
+const XATTR_REFUSALS = new Set(['EPERM', 'E2BIG', 'ERANGE', 'EINVAL']);
 
 export class TarApplier {
   readonly stats: UnpackStats = { entries: 0, bytes: 0, inodes: 0 };
@@ -84,6 +90,9 @@ export class TarApplier {
       await this.applyOne(entry, h, rawPax);
     } catch (e) {
       if (isSkiffError(e) && e.kind === 'InvalidArgument') throw e;
+      if (hasErrno(e, 'ENAMETOOLONG')) throw refuse(h.name, 'a name in it is too long (255 bytes a component, 4096 a path)');
+      // The parser's own errors reach us through the entry's body: tar-unpack.ts tells them apart.
+      if (!isSystemError(e)) throw e;
       throw toSkiffError(e, `unpacking layer entry ${JSON.stringify(h.name)}`);
     }
   }
@@ -275,6 +284,8 @@ export class TarApplier {
           this.ctx.log.debug('layer xattr not supported here, skipped', { path: abs, xattr: key });
           continue;
         }
+        // What the kernel refuses for this file (user.* on a symlink or device) or this value.
+        if (e instanceof SyscallError && XATTR_REFUSALS.has(e.code)) throw refuse(meta.entry, `xattr ${key} cannot be set on it (${e.code})`);
         throw e;
       }
     }
@@ -309,7 +320,8 @@ function metaOf(h: Header, rawPax: ReadonlyMap<string, Buffer> | undefined): Met
       xattrs.set(xname, rawPax?.get(key) ?? Buffer.from(value, 'utf8'));
     }
   }
-  return {
+  const meta = {
+    entry: h.name,
     mode: (h.mode ?? 0o644) & 0o7777,
     uid: num(pax?.uid) ?? h.uid ?? 0,
     gid: num(pax?.gid) ?? h.gid ?? 0,
@@ -317,4 +329,16 @@ function metaOf(h: Header, rawPax: ReadonlyMap<string, Buffer> | undefined): Met
     atime: num(pax?.atime) ?? mtime,
     xattrs,
   };
+  // Header fields the parser could not read arrive as NaN, base-256 ones as any number: the
+  // calls below take neither (lchown's -1 and 2^32-1 mean "leave the owner").
+  for (const id of ['uid', 'gid'] as const) {
+    if (!Number.isInteger(meta[id]) || meta[id] < 0 || meta[id] > MAX_ID) throw refuse(h.name, `${id} ${meta[id]} is not a valid id`);
+  }
+  for (const t of ['mtime', 'atime'] as const) if (!Number.isFinite(meta[t])) throw refuse(h.name, `${t} ${meta[t]} is not a time`);
+  return meta;
+}
+
+/** A failure of a system call (with an errno code), as opposed to one of the tar parser's. */
+function isSystemError(e: unknown): boolean {
+  return e instanceof Error && /^E[A-Z0-9]+$/.test(String((e as NodeJS.ErrnoException).code));
 }

@@ -46,10 +46,12 @@ export async function unpackTar(ctx: OpContext, tarStream: Readable, targetDir: 
     applier.finish();
     return applier.stats;
   } catch (e) {
+    // Taken before tarStream.destroy(), whose own premature-close error is no cause.
+    const sourceError = feedState.error;
     extract.destroy();
     tarStream.destroy();
     await feeding.catch(() => undefined);
-    throw classify(e, feedState.error);
+    throw classify(e, sourceError);
   }
 }
 
@@ -62,8 +64,11 @@ function classify(e: unknown, sourceError: unknown): SkiffError {
   if (isKind(e, 'InvalidArgument')) return e as SkiffError;
   if (sourceError !== undefined) return toSkiffError(sourceError, 'reading layer');
   if (isSkiffError(e)) return e;
-  if (e instanceof Error && (e.name === 'AbortError' || (e as NodeJS.ErrnoException).code !== undefined)) {
+  // Errno codes are the system's; tar-stream's stream errors (STREAM_DESTROYED…) are the parser's.
+  if (e instanceof Error && (e.name === 'AbortError' || /^E[A-Z0-9]+$/.test(String((e as NodeJS.ErrnoException).code)))) {
     return toSkiffError(e, 'unpacking layer');
   }
+  // Ours, not the layer's.
+  if (e instanceof TypeError || e instanceof RangeError) return toSkiffError(e, 'unpacking layer');
   return invalidArgument(`layer is not a valid tar archive: ${e instanceof Error ? e.message : String(e)}`, e);
 }

@@ -1,0 +1,85 @@
+// Layers the tar-unpack fuzz target (test/fuzz/targets/tar.ts) found, cut down to one entry each:
+// a bad layer must be refused as InvalidArgument naming what is wrong. Each of these failed as
+// Internal (or PermissionDenied) with a raw Node error, which tells kubelet and the user that
+// skiffd is broken rather than the image.
+import { expect } from 'chai';
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { SkiffError } from '../../../src/core/errors.js';
+import { unpackTar } from '../../../src/storage/layers/tar-unpack.js';
+import { realSys } from '../../../src/sys/index.js';
+import { fixChecksums, writeTar, type RawEntry } from '../../fuzz/harness/tar-writer.js';
+import { makeTempDir, removeDir, testContext } from '../storage/layers/fixtures.js';
+
+describe('fuzz findings: layer tars', () => {
+  let base: string;
+  let target: string;
+
+  beforeEach(async () => {
+    base = await makeTempDir('fuzz-tar');
+    target = join(base, 'fs');
+    await mkdir(target);
+  });
+  afterEach(async () => removeDir(base));
+
+  async function refusal(tar: Buffer | Readable): Promise<SkiffError> {
+    try {
+      await unpackTar(testContext(), tar instanceof Readable ? tar : Readable.from([tar]), target, realSys());
+    } catch (e) {
+      if (e instanceof SkiffError) return e;
+      throw e;
+    }
+    throw new Error('the layer was accepted');
+  }
+
+  async function expectRefused(entries: RawEntry[], naming: RegExp, patch?: (tar: Buffer) => void): Promise<void> {
+    const tar = writeTar(entries);
+    if (patch) patch(tar);
+    const e = await refusal(patch ? fixChecksums(tar) : tar);
+    expect(e.kind, e.message).to.equal('InvalidArgument');
+    expect(e.message).to.match(naming);
+  }
+
+  it('refuses a uid past 2^32-2 (base-256 field) instead of failing in lchown', async () => {
+    await expectRefused([{ name: 'a', type: '0', uid: 2 ** 32 }], /"a" refused: uid 4294967296 is not a valid id/);
+  });
+
+  it('refuses a gid that is not a number at all', async () => {
+    await expectRefused([{ name: 'a', type: '0' }], /"a" refused: gid NaN is not a valid id/, (t) => t.write('zzzzzzz\0', 116, 'latin1'));
+  });
+
+  it('refuses an mtime that is not a number instead of failing in utimes', async () => {
+    await expectRefused([{ name: 'd', type: '5' }], /"d" refused: mtime NaN is not a time/, (t) => t.write('zzzzzzzzzzz\0', 136, 'latin1'));
+  });
+
+  it('refuses an xattr the kernel will not set on that kind of file (user.* on a symlink)', async () => {
+    await expectRefused([{ name: 'l', type: '2', linkname: 'x', pax: [['SCHILY.xattr.user.x', 'v']] }], /"l" refused: xattr user\.x cannot be set on it \(EPERM\)/);
+  });
+
+  it('refuses a name component longer than 255 bytes', async () => {
+    await expectRefused([{ name: 'x', type: '0', longName: 'n'.repeat(256) }], /refused: a name in it is too long/);
+  });
+
+  it('reports an archive that ends inside a file body as not a valid tar', async () => {
+    const tar = writeTar([{ name: 'a', type: '0', body: Buffer.alloc(1000, 1) }], { end: false }).subarray(0, 512 + 100);
+    const e = await refusal(tar);
+    expect(e.kind, e.message).to.equal('InvalidArgument');
+    expect(e.message).to.match(/not a valid tar archive: Unexpected end of data/);
+  });
+
+  it('names the parser error, not the premature close of the source it stopped reading', async () => {
+    const bad = Buffer.alloc(512, 0x41); // a header whose checksum is wrong
+    async function* slow() {
+      yield bad;
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 5));
+        yield Buffer.alloc(512);
+      }
+    }
+    const e = await refusal(Readable.from(slow()));
+    expect(e.kind, e.message).to.equal('InvalidArgument');
+    expect(e.message).to.match(/not a valid tar archive: Invalid tar header/);
+    expect(await readdir(target)).to.deep.equal([]);
+  });
+});

@@ -17,6 +17,7 @@ import type { Digest } from '../../core/ids.js';
 import { parseReference } from '../../util/image-reference.js';
 import type { ContentStore } from '../content/store.js';
 import { decompressor, type Compression } from '../layers/decompress.js';
+import { isSize } from '../layers/tar-apply.js';
 import type { ArchiveImage } from './archive.js';
 import { parseImageConfig } from './image-config.js';
 
@@ -161,6 +162,8 @@ async function takeMember(
 ): Promise<void> {
   const h = entry.header;
   const name = memberPath(scan.file, h.name, `member ${JSON.stringify(h.name)}`);
+  // An unreadable size field comes as null, and tar-stream would wait for that body forever.
+  if (!isSize(h.size)) throw archiveError(scan.file, `${name}: size ${h.size} is not a valid size`);
   if (h.type === 'symlink' || h.type === 'link') {
     scan.links.set(name, linkTarget(name, h));
     return drain(entry);

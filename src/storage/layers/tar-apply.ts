@@ -109,6 +109,9 @@ export class TarApplier {
     if (name.includes('\0')) throw refuse(name, 'NUL in name');
     const comps = cleanEntryPath(name);
     if (comps === undefined) throw refuse(name, 'path climbs out of the layer');
+    // tar-stream reads a size field it cannot parse (a base-256 field whose first byte is not
+    // 0x80 or 0xff) as null, and then never ends that entry's body: refuse before reading it.
+    if (!isSize(h.size)) throw refuse(name, `size ${h.size} is not a valid size`);
     const meta = metaOf(h, rawPax);
     const base = comps[comps.length - 1] ?? '';
     const isWhiteout = base.startsWith(WHITEOUT);
@@ -337,6 +340,8 @@ function metaOf(h: Header, rawPax: ReadonlyMap<string, Buffer> | undefined): Met
   for (const t of ['mtime', 'atime'] as const) if (!Number.isFinite(meta[t])) throw refuse(h.name, `${t} ${meta[t]} is not a time`);
   return meta;
 }
+
+export const isSize = (n: unknown): boolean => Number.isSafeInteger(n) && (n as number) >= 0;
 
 /** A failure of a system call (with an errno code), as opposed to one of the tar parser's. */
 function isSystemError(e: unknown): boolean {

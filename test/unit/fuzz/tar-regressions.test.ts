@@ -82,4 +82,19 @@ describe('fuzz findings: layer tars', () => {
     expect(e.message).to.match(/not a valid tar archive: Invalid tar header/);
     expect(await readdir(target)).to.deep.equal([]);
   });
+
+  it('refuses an entry whose size field the parser cannot read, instead of waiting for its body forever', async () => {
+    // A base-256 size must start with 0x80 or 0xff; tar-stream reads any other high byte as
+    // size null, and then neither ends that entry's body nor the archive: the pull hung.
+    const tar = writeTar([{ name: 'a', type: '0', body: Buffer.from('hello') }]);
+    tar[124] = 0x9c;
+    const outcome = await Promise.race([
+      refusal(fixChecksums(tar)),
+      new Promise<string>((resolve) => setTimeout(() => resolve('no answer within 5 s'), 5000)),
+    ]);
+    expect(outcome).to.be.instanceOf(SkiffError);
+    const e = outcome as SkiffError;
+    expect(e.kind, e.message).to.equal('InvalidArgument');
+    expect(e.message).to.match(/"a" refused: size null is not a valid size/);
+  });
 });

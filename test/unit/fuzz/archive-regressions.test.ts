@@ -1,0 +1,46 @@
+// Image archives the image-archive fuzz target (test/fuzz/targets/image-archive.ts) found, cut
+// down: a damaged archive is InvalidArgument, and no input keeps the import waiting forever.
+import { expect } from 'chai';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SkiffError } from '../../../src/core/errors.js';
+import { silentLogger } from '../../../src/log/logger.js';
+import { ContentStore } from '../../../src/storage/content/store.js';
+import { readImageArchive } from '../../../src/storage/images/archive.js';
+import { fixChecksums, writeTar } from '../../fuzz/harness/tar-writer.js';
+import { makeTempDir, removeDir } from '../storage/layers/fixtures.js';
+
+describe('fuzz findings: image archives', () => {
+  let dir: string;
+  let content: ContentStore;
+
+  beforeEach(async () => {
+    dir = await makeTempDir('fuzz-archive');
+    content = new ContentStore(join(dir, 'content'));
+    await content.init();
+  });
+  afterEach(async () => {
+    expect(await readdir(join(dir, 'content', 'ingest'))).to.deep.equal([]);
+    await removeDir(dir);
+  });
+
+  async function outcome(archive: Buffer): Promise<SkiffError | string> {
+    const file = join(dir, 'image.tar');
+    await writeFile(file, archive);
+    const ctx = { log: silentLogger(), signal: new AbortController().signal, deadline: undefined };
+    const run = readImageArchive(ctx, file, content, { defaultRegistry: 'docker.io' }).then(
+      () => 'imported',
+      (e: unknown) => (e instanceof SkiffError ? e : Promise.reject(e)),
+    );
+    return Promise.race([run, new Promise<string>((resolve) => setTimeout(() => resolve('no answer within 5 s'), 5000))]);
+  }
+
+  it('refuses a member whose size field the parser cannot read, instead of waiting for it forever', async () => {
+    const tar = writeTar([{ name: 'index.json', type: '0', body: Buffer.from('{}') }]);
+    tar[124] = 0x9c; // tar-stream reads this base-256 lead byte as size null, then waits
+    const e = await outcome(fixChecksums(tar));
+    expect(e).to.be.instanceOf(SkiffError);
+    expect((e as SkiffError).kind, (e as SkiffError).message).to.equal('InvalidArgument');
+    expect((e as SkiffError).message).to.match(/index\.json: size null is not a valid size/);
+  });
+});

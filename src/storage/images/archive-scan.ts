@@ -281,7 +281,9 @@ function classify(file: string, e: unknown, sourceError: unknown): SkiffError {
   if (isSkiffError(err)) return err;
   const code = err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
   if (typeof code === 'string' && code.startsWith('Z_')) return archiveError(file, `damaged compressed data: ${errText(err)}`, err);
-  if (err instanceof Error && (err.name === 'AbortError' || code !== undefined)) return toSkiffError(err, `reading image archive ${file}`);
+  // Errno codes are the system's; streamx's codes (STREAM_DESTROYED…) mean the parser gave up.
+  if (err instanceof Error && (err.name === 'AbortError' || /^E[A-Z0-9]+$/.test(String(code)))) return toSkiffError(err, `reading image archive ${file}`);
+  if (err instanceof TypeError || err instanceof RangeError) return toSkiffError(err, `reading image archive ${file}`);
   return archiveError(file, `not a valid tar archive: ${errText(err)}`, err);
 }
 

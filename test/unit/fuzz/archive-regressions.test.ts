@@ -1,6 +1,7 @@
 // Image archives the image-archive fuzz target (test/fuzz/targets/image-archive.ts) found, cut
 // down: a damaged archive is InvalidArgument, and no input keeps the import waiting forever.
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SkiffError } from '../../../src/core/errors.js';
@@ -34,6 +35,21 @@ describe('fuzz findings: image archives', () => {
     );
     return Promise.race([run, new Promise<string>((resolve) => setTimeout(() => resolve('no answer within 5 s'), 5000))]);
   }
+
+  const blobs = [Buffer.alloc(2048, 1), Buffer.alloc(163, 2), Buffer.alloc(598, 3)];
+  const blobName = (b: Buffer) => `blobs/sha256/${createHash('sha256').update(b).digest('hex')}`;
+
+  it('refuses an archive cut off inside a blob as InvalidArgument, not Internal', async () => {
+    const tar = writeTar([
+      { name: 'oci-layout', type: '0', body: Buffer.from('{"imageLayoutVersion":"1.0.0"}') },
+      ...blobs.map((b) => ({ name: blobName(b), type: '0', body: b })),
+    ]);
+    // Inside the last blob: the error reached the scanner as streamx's "Stream was destroyed".
+    const e = await outcome(tar.subarray(0, 4608 + 512 + 10));
+    expect(e).to.be.instanceOf(SkiffError);
+    expect((e as SkiffError).kind, (e as SkiffError).message).to.equal('InvalidArgument');
+    expect((e as SkiffError).message).to.match(/not a valid tar archive/);
+  });
 
   it('refuses a member whose size field the parser cannot read, instead of waiting for it forever', async () => {
     const tar = writeTar([{ name: 'index.json', type: '0', body: Buffer.from('{}') }]);

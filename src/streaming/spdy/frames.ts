@@ -72,10 +72,17 @@ export class FrameParser {
     return frames;
   }
 
-  /** The first n buffered bytes, copied only when they span chunks. */
+  /** The first n buffered bytes, copied only when they span chunks (and only those chunks). */
   private peek(n: number): Buffer {
     const first = this.chunks[0]!;
-    return first.length >= n ? first : Buffer.concat(this.chunks, n);
+    if (first.length >= n) return first;
+    const out = Buffer.alloc(n);
+    let have = 0;
+    for (const c of this.chunks) {
+      have += c.copy(out, have, 0, Math.min(c.length, n - have));
+      if (have === n) break;
+    }
+    return out;
   }
 
   /** Removes and returns the first n buffered bytes (n <= buffered). */

@@ -57,7 +57,8 @@ export interface JsonEdit {
 /** `docs` with up to `maxEdits` values swapped for random ones (of any type, keys from `keys`). */
 export function editedJson(docs: readonly Json[], keys: readonly string[], words: readonly string[] = []): fc.Arbitrary<Json> {
   const edit = fc.record({ at: fc.nat(), value: jsonValue(keys, words, 3), grow: fc.nat({ max: 3 }) });
-  return fc.tuple(fc.nat({ max: docs.length - 1 }), fc.array(edit, { minLength: 1, maxLength: 4 })).map(([i, edits]) => {
+  // No edit at all now and then: the valid documents themselves reach the code behind the checks.
+  return fc.tuple(fc.nat({ max: docs.length - 1 }), fc.array(edit, { minLength: 0, maxLength: 3 })).map(([i, edits]) => {
     let doc = docs[i] as Json;
     for (const e of edits) {
       const all = paths(doc);

@@ -117,6 +117,9 @@ interface Step {
   readonly bytes: Buffer;
 }
 
+/** Steps played at most: a script of 56,000 one-header streams spent seconds in this harness's own compression. */
+const MAX_STEPS = 256;
+
 /** Input layout: per step op:u8 flags:u8 length:u32be bytes. */
 function encodeScript(steps: readonly Step[]): Buffer {
   return Buffer.concat(steps.flatMap((s) => [Buffer.from([s.op, s.flags]), u32(s.bytes.length), s.bytes]));
@@ -124,7 +127,7 @@ function encodeScript(steps: readonly Step[]): Buffer {
 
 function decodeScript(input: Buffer): Step[] {
   const steps: Step[] = [];
-  for (let off = 0; off + 6 <= input.length; ) {
+  for (let off = 0; off + 6 <= input.length && steps.length < MAX_STEPS; ) {
     const len = Math.min(input.readUInt32BE(off + 2), input.length - off - 6);
     steps.push({ op: input[off]! % 3, flags: input[off + 1]!, bytes: input.subarray(off + 6, off + 6 + len) });
     off += 6 + len;

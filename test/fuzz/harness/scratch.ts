@@ -21,8 +21,12 @@ export function useScratch(dir: string): void {
   root = dir;
 }
 
-/** The run directory; made on first use when nobody handed one in (one process, no worker). */
+/** The run directory; made on first use when nobody handed one in (a replay), removed at exit. */
 export function scratch(): string {
-  root ??= makeScratch();
+  if (root === undefined) {
+    const made = makeScratch();
+    process.once('exit', () => removeScratch(made));
+    root = made;
+  }
   return root;
 }

@@ -8,10 +8,11 @@ import { netlinkTarget } from './netlink.js';
 import { challengeTarget, tokenTarget } from './registry-auth.js';
 import { seccompTarget } from './seccomp.js';
 import { framesTarget, headerBlockTarget, resizeTarget, sessionTarget } from './spdy.js';
-import { paxTarget, tarTarget } from './tar.js';
+import { paxTarget, tarParserTarget, tarTarget } from './tar.js';
 
 export const TARGETS: readonly FuzzTarget[] = [
   tarTarget,
+  tarParserTarget,
   paxTarget,
   archiveTarget,
   manifestTarget,

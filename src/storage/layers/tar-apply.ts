@@ -22,7 +22,7 @@ import {
   writevSync,
 } from 'node:fs';
 import type { OpContext } from '../../core/context.js';
-import { isSkiffError, SkiffError, toSkiffError } from '../../core/errors.js';
+import { hasErrno, isSkiffError, SkiffError, toSkiffError } from '../../core/errors.js';
 import type { TarEntry, TarHeader } from '../tar/tar-reader.js';
 import { makedev, SyscallError, type Sys } from '../../sys/index.js';
 import { readAll, skipBody, writeBody } from './file-data.js';
@@ -41,6 +41,8 @@ export type Entry = TarEntry;
 type Header = TarHeader;
 
 interface Meta {
+  /** The entry's name, for refusals. */
+  readonly entry: string;
   readonly mode: number;
   readonly uid: number;
   readonly gid: number;
@@ -63,6 +65,8 @@ const S_IFIFO = 0o010000;
 const BLOCK = 4096;
 /** uid_t and gid_t are 32 bits, and (uid_t)-1 means "leave it". */
 const MAX_ID = 0xfffffffe;
+/** lsetxattr errors that say the layer asks for something this file cannot have. */
+const XATTR_REFUSALS = new Set(['EPERM', 'E2BIG', 'ERANGE', 'EINVAL']);
 
 export class TarApplier {
   readonly stats: UnpackStats = { entries: 0, bytes: 0, inodes: 0 };
@@ -87,6 +91,8 @@ export class TarApplier {
       await this.applyOne(entry, h);
     } catch (e) {
       if (isSkiffError(e) && (e.kind === 'InvalidArgument' || e.kind === 'ResourceExhausted')) throw e;
+      // The parser bounds whole names (PATH_MAX); the kernel refuses a component past NAME_MAX.
+      if (hasErrno(e, 'ENAMETOOLONG')) throw refuse(h.name, 'a name in it is too long (255 bytes a component, 4096 a path)');
       throw toSkiffError(e, `unpacking layer entry ${JSON.stringify(h.name)}`);
     }
     // Counted after the fact: one entry implies at most PATH_MAX / 2 directories.
@@ -282,6 +288,8 @@ export class TarApplier {
           this.ctx.log.debug('layer xattr not supported here, skipped', { path: abs, xattr: key });
           continue;
         }
+        // What the kernel refuses for this file (user.* on a symlink or device) or this value.
+        if (e instanceof SyscallError && XATTR_REFUSALS.has(e.code)) throw refuse(meta.entry, `xattr ${key} cannot be set on it (${e.code})`);
         throw e;
       }
     }
@@ -313,6 +321,7 @@ function metaOf(h: Header): Meta {
     if (id < 0 || id > MAX_ID) throw refuse(h.name, `${what} ${id} is out of range`);
   }
   return {
+    entry: h.name,
     mode: h.mode & 0o7777,
     uid: h.uid,
     gid: h.gid,

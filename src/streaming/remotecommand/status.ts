@@ -39,6 +39,13 @@ export function encodeStatus(outcome: CommandOutcome, json: boolean): Buffer | u
   return status.status === 'Success' ? undefined : Buffer.from(String(status.message));
 }
 
+/**
+ * kubelet's TerminalSize holds uint16s: any other number is as malformed as bad JSON. Letting one
+ * through crashed the daemon: -1 reached the attach frame writer as a RangeError, thrown from a
+ * WebSocket 'message' handler (found by the terminal-resize fuzz target).
+ */
+const isU16 = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 0xffff;
+
 /** Parses the resize stream: JSON objects one after another ({"Width":80,"Height":24}). */
 export class ResizeParser {
   private text = '';
@@ -54,9 +61,7 @@ export class ResizeParser {
       this.text = this.text.slice(end + 1);
       try {
         const v = JSON.parse(raw) as { Width?: unknown; Height?: unknown };
-        if (Number.isInteger(v.Width) && Number.isInteger(v.Height)) {
-          out.push({ width: v.Width as number, height: v.Height as number });
-        }
+        if (isU16(v.Width) && isU16(v.Height)) out.push({ width: v.Width, height: v.Height });
       } catch {
         // A malformed size is skipped, as kubelet's decoder would stop on it; nothing else depends on it.
       }

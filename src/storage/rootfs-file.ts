@@ -27,8 +27,11 @@ import {
 
 const fstatAsync = promisify(fstat);
 
-/** Passwd and group files of real images are kilobytes; LDAP-sized ones a few hundred. */
-export const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
+/**
+ * Passwd and group files of real images are kilobytes; LDAP-sized ones a few hundred. Parsing is
+ * on the event loop (oci/user.ts), ~0.2 s for a hostile file of this size: keep it small.
+ */
+export const DEFAULT_MAX_BYTES = 1024 * 1024;
 /** A local overlay answers in microseconds: this long means something is wrong below it. */
 export const DEFAULT_TIMEOUT_MS = 5000;
 const CHUNK = 64 * 1024;

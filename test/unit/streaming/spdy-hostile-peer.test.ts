@@ -48,9 +48,13 @@ describe('SPDY: a hostile peer', function () {
     server.on('error', (e) => errors.push(e.message));
     const out: Buffer[] = [];
     b.on('data', (d: Buffer) => out.push(d));
-    const closed = new Promise<'closed'>((r) => server.once('close', () => r('closed')));
+    const closed = new Promise<void>((r) => server.once('close', () => r()));
+    const ended = new Promise<void>((r) => b.once('end', () => r()));
     b.write(synStreamFrame(1, Buffer.from('this is not a zlib stream'), false));
-    const outcome = await Promise.race([closed, new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 3000))]);
+    const outcome = await Promise.race([
+      Promise.all([closed, ended]).then(() => 'closed' as const),
+      new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 3000)),
+    ]);
     b.destroy();
     a.destroy();
     // Stuck, every later frame of the connection queues behind the header block forever.

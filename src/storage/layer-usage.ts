@@ -10,10 +10,13 @@
 // once.
 //
 // The tree belongs to a running container, which can swap a directory for a symlink at any
-// moment: each directory is opened with openat2 beneath the layer's root with no symlink and no
-// mount crossing allowed, and is listed and its entries lstat'ed through that fd
+// moment: each directory is opened with openat2 from its parent's fd, one name at a time, with no
+// symlink and no mount crossing allowed, and is listed and its entries lstat'ed through that fd
 // (/proc/self/fd/N/name), so a swap between the lstat and the listing is never followed onto
-// the host. Directories are read as streams: one with a million entries is never one array.
+// the host. Names are bytes and no path the kernel sees is longer than one name: a name that is
+// not UTF-8 or a tree deeper than PATH_MAX hides nothing from the count (and so from the
+// container's ephemeral-storage limit). Directories are read as streams: one with a million
+// entries is never one array.
 import { closeSync, fstat, type Stats } from 'node:fs';
 import { lstat, opendir } from 'node:fs/promises';
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
@@ -176,91 +179,166 @@ export class LayerUsageScanner {
       throw e;
     }
     try {
-      const root = await fstatAsync(rootFd);
-      let bytes = root.blocks * 512;
-      let inodes = 1;
-      const dev = root.dev;
-      const linked = new Set<number>();
-      // Paths relative to the root; "" is the root itself.
-      const pending = [''];
-      let budget = this.slice;
-      while (pending.length > 0) {
-        const rel = pending.pop()!;
-        const dirFd = rel === '' ? rootFd : await openBeneath(rootFd, rel);
-        if (dirFd === undefined) continue; // removed, or swapped for a symlink: not ours to walk
-        try {
-          const names = await listing(fdPath(dirFd));
-          if (!names) continue; // removed or unreadable meanwhile: a layer in use changes under us
-          let batch: string[] = [];
-          const flush = async () => {
-            const stats = await Promise.all(batch.map((n) => statOrUndefined(`${fdPath(dirFd)}/${n}`)));
-            for (let k = 0; k < batch.length; k++) {
-              const st = stats[k];
-              if (st === undefined || st.dev !== dev) continue;
-              if (st.nlink > 1 && !st.isDirectory()) {
-                if (linked.has(st.ino)) continue;
-                linked.add(st.ino);
-              }
-              bytes += st.blocks * 512;
-              inodes++;
-              if (st.isDirectory()) pending.push(rel === '' ? batch[k]! : `${rel}/${batch[k]!}`);
-            }
-            budget -= batch.length;
-            batch = [];
-            if (budget <= 0) {
-              budget = this.slice;
-              await (this.pauseMs > 0 ? sleep(this.pauseMs) : yieldToLoop());
-              if (this.tracked.get(id) !== t || (this.stopped && !force)) throw ABANDONED;
-            }
-          };
-          for await (const name of names) {
-            batch.push(name);
-            if (batch.length >= this.concurrency) await flush();
-          }
-          if (batch.length > 0) await flush();
-        } finally {
-          if (dirFd !== rootFd) closeSync(dirFd);
-        }
-      }
-      return {
-        usedBytes: BigInt(bytes),
-        inodesUsed: BigInt(inodes),
-        timestampNs: BigInt(Date.now()) * 1_000_000n,
-      };
+      return await this.walk(id, t, force, rootFd);
     } finally {
       closeSync(rootFd);
     }
   }
+
+  /**
+   * Depth first, each directory opened from its parent's fd by one name (as bytes), so no path
+   * the kernel sees is longer than a name and no name is re-encoded. The fds of the directories on
+   * the way down stay open, up to MAX_OPEN_DIRS; past that the higher ones are closed and reached
+   * again through ".." on the way back, checked to be the same directory.
+   */
+  private async walk(id: string, t: Tracked, force: boolean, rootFd: number): Promise<LayerUsage> {
+    const root = await fstatAsync(rootFd);
+    let bytes = root.blocks * 512;
+    let inodes = 1;
+    const dev = root.dev;
+    const linked = new Set<number>();
+    let budget = this.slice;
+    /** Lists dir, counts its entries, and returns the names of its subdirectories. */
+    const scan = async (dirFd: number): Promise<Buffer[]> => {
+      const subdirs: Buffer[] = [];
+      const names = await listing(fdPath(dirFd));
+      if (!names) return subdirs; // removed or unreadable meanwhile: a layer in use changes under us
+      let batch: Buffer[] = [];
+      const flush = async () => {
+        const stats = await Promise.all(batch.map((n) => statOrUndefined(inFd(dirFd, n))));
+        for (let k = 0; k < batch.length; k++) {
+          const st = stats[k];
+          if (st === undefined || st.dev !== dev) continue;
+          if (st.nlink > 1 && !st.isDirectory()) {
+            if (linked.has(st.ino)) continue;
+            linked.add(st.ino);
+          }
+          bytes += st.blocks * 512;
+          inodes++;
+          if (st.isDirectory()) subdirs.push(batch[k]!);
+        }
+        budget -= batch.length;
+        batch = [];
+        if (budget <= 0) {
+          budget = this.slice;
+          await (this.pauseMs > 0 ? sleep(this.pauseMs) : yieldToLoop());
+          if (this.tracked.get(id) !== t || (this.stopped && !force)) throw ABANDONED;
+        }
+      };
+      for await (const name of names) {
+        batch.push(name);
+        if (batch.length >= this.concurrency) await flush();
+      }
+      if (batch.length > 0) await flush();
+      return subdirs;
+    };
+
+    const stack: Frame[] = [{ fd: rootFd, dev: root.dev, ino: root.ino, subdirs: await scan(rootFd) }];
+    try {
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1]!;
+        const name = top.subdirs.pop();
+        if (name === undefined) {
+          stack.pop();
+          const parent = stack[stack.length - 1];
+          try {
+            if (parent !== undefined && parent.fd === CLOSED) parent.fd = await reopenParent(top.fd, parent);
+          } finally {
+            if (top.fd !== rootFd) closeSync(top.fd);
+            top.fd = CLOSED;
+          }
+          continue;
+        }
+        const fd = await openChild(top.fd, name);
+        if (fd === undefined) continue; // removed, or swapped for a symlink: not ours to walk
+        const st = await fstatAsync(fd).catch(() => undefined);
+        if (st === undefined) {
+          closeSync(fd);
+          continue;
+        }
+        const frame: Frame = { fd, dev: st.dev, ino: st.ino, subdirs: [] };
+        stack.push(frame);
+        // The root's fd is the caller's, and the fd count stays bounded whatever the depth.
+        const far = stack.length - 1 - MAX_OPEN_DIRS;
+        if (far > 0 && stack[far]!.fd !== CLOSED) {
+          closeSync(stack[far]!.fd);
+          stack[far]!.fd = CLOSED;
+        }
+        frame.subdirs = await scan(fd);
+      }
+    } finally {
+      for (const f of stack) if (f.fd !== CLOSED && f.fd !== rootFd) closeSync(f.fd);
+    }
+    return {
+      usedBytes: BigInt(bytes),
+      inodesUsed: BigInt(inodes),
+      timestampNs: BigInt(Date.now()) * 1_000_000n,
+    };
+  }
 }
+
+/** A directory on the walk's way down: its fd (CLOSED once closed for depth), and what to visit. */
+interface Frame {
+  fd: number;
+  readonly dev: number;
+  readonly ino: number;
+  subdirs: Buffer[];
+}
+
+const CLOSED = -1;
+/** Directory fds one walk holds at most (the root's aside). */
+const MAX_OPEN_DIRS = 64;
 
 const fstatAsync = promisify(fstat);
 const fdPath = (fd: number) => `/proc/self/fd/${fd}`;
 
-/** A directory below the root, reached through directories only (no symlink, no mount). */
-async function openBeneath(rootFd: number, rel: string): Promise<number | undefined> {
+const inFd = (fd: number, name: Buffer) => Buffer.concat([Buffer.from(`${fdPath(fd)}/`), name]);
+
+/** A subdirectory by its one name: never through a symlink, never onto another mount. */
+async function openChild(dirFd: number, name: Buffer): Promise<number | undefined> {
   try {
-    return await openat2(rootFd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV);
+    return await openat2(dirFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV);
   } catch {
     return undefined;
   }
 }
 
-/** The entry names of an open directory, read in small batches; undefined when it cannot be read. */
-async function listing(dirPath: string): Promise<AsyncIterable<string> | undefined> {
+/**
+ * The parent of `childFd` through "..", which is never a symlink. The container may have moved
+ * the child meanwhile: the result must be the directory the walk came down through, or the walk
+ * stops rather than count (or list) a directory that is not the one it left.
+ */
+async function reopenParent(childFd: number, expected: Frame): Promise<number> {
+  const fd = await openat2(childFd, '..', O_RDONLY | O_DIRECTORY | O_NOFOLLOW, RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV);
+  const st = await fstatAsync(fd).catch((e: unknown) => {
+    closeSync(fd);
+    throw e;
+  });
+  if (st.dev !== expected.dev || st.ino !== expected.ino) {
+    closeSync(fd);
+    throw new Error('a directory was moved while its usage was measured; the scan is retried next round');
+  }
+  return fd;
+}
+
+/** The entry names of an open directory as bytes, read in small batches; undefined when it cannot be read. */
+async function listing(dirPath: string): Promise<AsyncIterable<Buffer> | undefined> {
   let dir;
   try {
-    dir = await opendir(dirPath, { bufferSize: 64 });
+    // Node's types allow only text encodings here, but 'buffer' works and gives the raw bytes:
+    // a name that is not UTF-8 would otherwise be mangled and never found again.
+    dir = await opendir(dirPath, { bufferSize: 64, encoding: 'buffer' as BufferEncoding });
   } catch {
     return undefined;
   }
   return (async function* () {
     // for-await over the Dir closes it however the loop ends.
-    for await (const entry of dir) yield entry.name;
+    for await (const entry of dir) yield entry.name as unknown as Buffer;
   })();
 }
 
 /** lstat, never following a symlink; undefined when the entry vanished or cannot be read. */
-async function statOrUndefined(path: string): Promise<Stats | undefined> {
+async function statOrUndefined(path: Buffer): Promise<Stats | undefined> {
   try {
     return await lstat(path);
   } catch {

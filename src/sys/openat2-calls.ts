@@ -35,22 +35,29 @@ function openHow(flags: number, resolve: number): Buffer {
 
 // syscall(2) is variadic in C, but koffi runs only fixed prototypes on its worker thread. With
 // integer and pointer arguments the two calling conventions agree on x86_64 and arm64 Linux
-// (glibc's syscall is a register shuffle in assembly that never reads %al).
-const decl = 'long syscall(long nr, int dirfd, const char *path, const void *how, size_t size)';
+// (glibc's syscall is a register shuffle in assembly that never reads %al). The path goes as
+// bytes (NUL-terminated here), so a name that is not UTF-8 reaches the kernel unchanged.
+const decl = 'long syscall(long nr, int dirfd, const void *path, const void *how, size_t size)';
 
 /**
  * Opens `path` relative to `dirfd` (AT_FDCWD or an open directory) with `flags` (O_CLOEXEC is
  * always added) and `resolve` (RESOLVE_*). Resolves with the new fd; rejects with a SyscallError
  * (ENOENT, ELOOP, EXDEV, EAGAIN when the kernel asks for a retry, …).
  */
-export function openat2(dirfd: number, path: string, flags: number, resolve: number): Promise<number> {
-  const f = fn(decl, 'syscall:openat2');
+export function openat2(dirfd: number, path: Buffer | string, flags: number, resolve: number): Promise<number> {
+  const f = fn(decl, 'syscall:openat2:async');
   const how = openHow(flags | O_CLOEXEC, resolve);
+  const cPath = Buffer.concat([typeof path === 'string' ? Buffer.from(path, 'utf8') : path, Buffer.alloc(1)]);
+  // koffi hands the worker thread raw pointers into these buffers and holds no reference to
+  // them: they stay reachable from here until the callback has run, or the GC could free them
+  // while the kernel still reads them.
+  const keepAlive: Buffer[] = [cPath, how];
   return new Promise((done, fail) => {
-    f.async(SYS_OPENAT2, dirfd, path, how, how.length, (err: unknown, ret: number) => {
+    f.async(SYS_OPENAT2, dirfd, cPath, how, how.length, (err: unknown, ret: number) => {
+      keepAlive.length = 0;
       if (err) fail(err instanceof Error ? err : new Error(String(err)));
       // koffi restores the worker thread's errno around this callback.
-      else if (ret === -1) fail(new SyscallError('openat2', koffi.errno(), path));
+      else if (ret === -1) fail(new SyscallError('openat2', koffi.errno(), String(path)));
       else done(ret);
     });
   });

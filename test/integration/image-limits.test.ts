@@ -119,15 +119,19 @@ describe('image pulls and imports past the hard limits', function () {
     for (const l of [layerOf('pax-4g'), layerOf('gnu-long-name-1g'), layerOf('gzip-bomb'), m?.[1] ?? '']) {
       expect(blobs.has(l), l).to.equal(false);
     }
-    // What a failed pull keeps: at most the image-cap layers that were complete before the cap.
+    // A failed pull keeps nothing: not the image-cap layers that were complete before the cap,
+    // nor any blob (manifest, config, layer) of any of these images, which nothing refers to.
     const unpacked = (await readdir(join(d.root, 'layers'))).filter((n) => n !== 'index');
-    expect(unpacked.length).to.be.at.most(2);
+    expect(unpacked).to.deep.equal([]);
+    expect([...(await storedBlobs(d.root))]).to.deep.equal([]);
   });
 
-  it('refuses a retry of the image over its cap, though the layers that were complete are on the node now', async function () {
+  it('refuses a retry of the image over its cap, and again keeps nothing of it', async function () {
     const e = await expectCode(pull('image-cap'), grpcStatus.RESOURCE_EXHAUSTED);
     expect(e.details).to.match(/: the image's layers are larger than 12582912 bytes uncompressed together \(images\.maxImageBytes\)$/);
     expect(await leftovers(d.root)).to.deep.equal([]);
+    expect((await readdir(join(d.root, 'layers'))).filter((n) => n !== 'index')).to.deep.equal([]);
+    expect([...(await storedBlobs(d.root))]).to.deep.equal([]);
   });
 
   it('refuses a layer that does not hash to the diff id its config names, keeping none of it', async function () {

@@ -98,40 +98,63 @@ export class ImageService {
   }
 
   private async pullOnce(ctx: OpContext, ref: ImageReference, auth?: PullAuth): Promise<ImageView> {
-    const started = Date.now();
     const resolved = await this.d.registry.resolve(ctx, ref, auth);
+    try {
+      return await this.pullResolved(ctx, ref, resolved, auth);
+    } catch (e) {
+      // A refused pull may have completed some of its layers and stored its manifest and config:
+      // nothing refers to them, and without a collection now they would stay until some
+      // RemoveImage (a registry that keeps serving a refused image would fill the disk).
+      await this.mutations.run('images', () => this.collectGarbage(ctx)).catch((g: unknown) => {
+        ctx.log.warn('garbage collection after a failed pull failed', { error: toSkiffError(g).message });
+      });
+      throw e;
+    }
+  }
+
+  private async pullResolved(ctx: OpContext, ref: ImageReference, resolved: ResolvedImage, auth?: PullAuth): Promise<ImageView> {
+    const started = Date.now();
     const downloaded = new Set<Digest>();
-    await this.storeSmallBlobs(resolved);
-    const tag = ref.tag !== undefined && ref.digest === undefined ? `${ref.name}:${ref.tag}` : undefined;
-    const record = await this.install(
-      ctx,
-      {
-        what: ref.toString(),
-        repoTags: tag ? [tag] : [],
-        repoDigests: [`${ref.name}@${resolved.repoDigest}`],
-        manifestDigest: resolved.manifestDigest,
-        manifestSize: resolved.manifestBytes.length,
-        configDigest: resolved.manifest.config.digest,
-        configBytes: resolved.configBytes,
-        layers: resolved.manifest.layers,
-      },
-      async (digest, layerCtx) => {
-        downloaded.add(digest);
-        return (await this.d.registry.openBlob(layerCtx, resolved, digest, auth)).stream;
-      },
-    );
-    // Counted once the layers are verified and installed, from the manifest's sizes: no counting
-    // stream in the pull's hot path, and a failed pull counts nothing.
-    for (const l of resolved.manifest.layers) if (downloaded.has(l.digest)) this.pulledLayerBytes += l.size;
-    ctx.log.info('image pulled', {
-      image: ref.toString(),
-      id: record.id,
-      endpoint: resolved.endpoint.url,
-      layers: record.layers.length,
-      bytes: record.size,
-      ms: Date.now() - started,
-    });
-    return this.view(record);
+    // The small blobs are stored before install() leases the image: keep another pull's failure
+    // (which collects garbage) off them meanwhile.
+    const lease = Symbol(ref.toString());
+    const small = [resolved.manifestDigest, resolved.manifest.config.digest, ...(resolved.indexDigest ? [resolved.indexDigest] : [])];
+    this.leases.set(lease, new Set(small));
+    try {
+      await this.storeSmallBlobs(resolved);
+      const tag = ref.tag !== undefined && ref.digest === undefined ? `${ref.name}:${ref.tag}` : undefined;
+      const record = await this.install(
+        ctx,
+        {
+          what: ref.toString(),
+          repoTags: tag ? [tag] : [],
+          repoDigests: [`${ref.name}@${resolved.repoDigest}`],
+          manifestDigest: resolved.manifestDigest,
+          manifestSize: resolved.manifestBytes.length,
+          configDigest: resolved.manifest.config.digest,
+          configBytes: resolved.configBytes,
+          layers: resolved.manifest.layers,
+        },
+        async (digest, layerCtx) => {
+          downloaded.add(digest);
+          return (await this.d.registry.openBlob(layerCtx, resolved, digest, auth)).stream;
+        },
+      );
+      // Counted once the layers are verified and installed, from the manifest's sizes: no counting
+      // stream in the pull's hot path, and a failed pull counts nothing.
+      for (const l of resolved.manifest.layers) if (downloaded.has(l.digest)) this.pulledLayerBytes += l.size;
+      ctx.log.info('image pulled', {
+        image: ref.toString(),
+        id: record.id,
+        endpoint: resolved.endpoint.url,
+        layers: record.layers.length,
+        bytes: record.size,
+        ms: Date.now() - started,
+      });
+      return this.view(record);
+    } finally {
+      this.leases.delete(lease);
+    }
   }
 
   /**

@@ -25,6 +25,7 @@ import type { OpContext } from '../../core/context.js';
 import { hasErrno, isSkiffError, SkiffError, toSkiffError } from '../../core/errors.js';
 import type { TarEntry, TarHeader } from '../tar/tar-reader.js';
 import { makedev, SyscallError, type Sys } from '../../sys/index.js';
+import { removeTree } from '../remove-tree.js';
 import { readAll, skipBody, writeBody } from './file-data.js';
 import { cleanEntryPath, LayerTree, refuse } from './tar-paths.js';
 
@@ -148,10 +149,10 @@ export class TarApplier {
     }
   }
 
-  private directory(name: string, comps: string[], rel: string, meta: Meta): void {
+  private async directory(name: string, comps: string[], rel: string, meta: Meta): Promise<void> {
     this.tree.ensureParents(comps, name);
     if (this.tree.kindOf(rel) !== 'dir') {
-      this.clear(rel);
+      await this.clear(rel);
       mkdirSync(this.tree.abs(rel), 0o700);
       this.tree.set(rel, 'dir');
       this.count(BLOCK);
@@ -170,7 +171,7 @@ export class TarApplier {
   private async file(name: string, comps: string[], rel: string, meta: Meta, size: number, body: Entry): Promise<void> {
     // The body is read before anything is created, so the tree never waits on the network half-made.
     const data = size <= SMALL_FILE ? await readAll(body) : undefined;
-    this.prepare(name, comps, rel);
+    await this.prepare(name, comps, rel);
     const abs = this.tree.abs(rel);
     const fd = openSync(abs, CREATE, 0o600);
     this.tree.set(rel, 'file');
@@ -188,10 +189,10 @@ export class TarApplier {
     }
   }
 
-  private symlink(name: string, comps: string[], rel: string, meta: Meta, target: string): void {
+  private async symlink(name: string, comps: string[], rel: string, meta: Meta, target: string): Promise<void> {
     if (target === '') throw refuse(name, 'symlink without a target');
     if (target.includes('\0')) throw refuse(name, 'NUL in symlink target');
-    this.prepare(name, comps, rel);
+    await this.prepare(name, comps, rel);
     const abs = this.tree.abs(rel);
     // The target is stored as written and never followed here: it is resolved inside the container.
     symlinkSync(target, abs);
@@ -202,7 +203,7 @@ export class TarApplier {
     lutimesSync(abs, meta.atime, meta.mtime);
   }
 
-  private hardlink(name: string, comps: string[], rel: string, linkname: string): void {
+  private async hardlink(name: string, comps: string[], rel: string, linkname: string): Promise<void> {
     const target = cleanEntryPath(linkname);
     if (target === undefined || linkname.includes('\0')) {
       throw refuse(name, `hard link target ${JSON.stringify(linkname)} is outside the layer`);
@@ -214,14 +215,14 @@ export class TarApplier {
     }
     if (kind === 'dir') throw refuse(name, `hard link target ${JSON.stringify(linkname)} is a directory`);
     if (targetRel === rel) return;
-    this.prepare(name, comps, rel);
+    await this.prepare(name, comps, rel);
     // link(2) does not follow a symlink at the old path, and its parents are verified directories.
     linkSync(this.tree.abs(targetRel), this.tree.abs(rel));
     this.tree.set(rel, kind);
   }
 
-  private node(name: string, comps: string[], rel: string, meta: Meta, h: Header): void {
-    this.prepare(name, comps, rel);
+  private async node(name: string, comps: string[], rel: string, meta: Meta, h: Header): Promise<void> {
+    await this.prepare(name, comps, rel);
     const abs = this.tree.abs(rel);
     const type = h.type === 'fifo' ? S_IFIFO : h.type === 'block-device' ? S_IFBLK : S_IFCHR;
     const dev = h.type === 'fifo' ? 0n : makedev(h.devmajor, h.devminor);
@@ -235,7 +236,7 @@ export class TarApplier {
   }
 
   /** ".wh.<name>" hides <name> of the layers below; ".wh..wh..opq" hides everything below its directory. */
-  private whiteout(name: string, comps: string[], base: string, h: Header, meta: Meta): void {
+  private async whiteout(name: string, comps: string[], base: string, h: Header, meta: Meta): Promise<void> {
     const dirComps = comps.slice(0, -1);
     if (base === OPAQUE) {
       const dir = dirComps.join('/');
@@ -250,7 +251,7 @@ export class TarApplier {
     if (h.type === 'directory') throw refuse(name, 'a whiteout must not be a directory');
     const targetComps = [...dirComps, hidden];
     const rel = targetComps.join('/');
-    this.prepare(name, targetComps, rel);
+    await this.prepare(name, targetComps, rel);
     const abs = this.tree.abs(rel);
     this.sys.mknod(abs, S_IFCHR, makedev(0, 0));
     this.tree.set(rel, 'other');
@@ -259,16 +260,20 @@ export class TarApplier {
   }
 
   /** Verifies the parents and removes whatever is at rel (a later entry replaces an earlier one). */
-  private prepare(name: string, comps: string[], rel: string): void {
+  private async prepare(name: string, comps: string[], rel: string): Promise<void> {
     this.tree.ensureParents(comps, name);
-    this.clear(rel);
+    await this.clear(rel);
   }
 
-  private clear(rel: string): void {
+  private async clear(rel: string): Promise<void> {
     const kind = this.tree.kindOf(rel);
     if (kind === undefined) return;
+    // A directory holds whatever the layer put below it (up to maxLayerEntries): removed off the
+    // event loop, one fd at a time (rmSync of 40,000 files held the loop ~1 s). A single file
+    // is one cheap unlink.
+    if (kind === 'dir') await removeTree(this.tree.abs(rel));
+    else rmSync(this.tree.abs(rel), { force: true });
     // Forgetting the node forgets the times of the directories below it too.
-    rmSync(this.tree.abs(rel), { recursive: kind === 'dir', force: true });
     this.tree.forget(rel);
   }
 

@@ -206,7 +206,10 @@ export class TarParser {
         break;
       case 'g':
         // Checked, then ignored: Go hands global headers to its caller, and containerd skips them.
+        // Go returns the 'g' header as an entry of its own, so the PAX records and GNU long names
+        // read before it end with it; keeping them would name the next entry differently from Go.
         records(buf, at, META_NAMES.g);
+        this.pax = this.longName = this.longLink = undefined;
         break;
       case 'L':
         this.longName = Buffer.from(cString(buf));

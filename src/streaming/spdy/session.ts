@@ -46,6 +46,8 @@ const MAX_BACKLOG_FRAMES = 1000;
  * stops long before it, so only what one socket read held can get there.
  */
 export const MAX_QUEUED_CONTROL_FRAMES = 10_000;
+/** Streams the peer may have open at once; past it a SYN_STREAM earns RST_STREAM REFUSED_STREAM. */
+export const MAX_CONCURRENT_STREAMS = 1000;
 
 export type Headers = ReadonlyMap<string, readonly string[]>;
 
@@ -358,6 +360,7 @@ export class SpdySession extends EventEmitter<SessionEvents> {
       return this.sendReset(id, this.goneAway ? RstStatus.REFUSED_STREAM : RstStatus.PROTOCOL_ERROR);
     }
     this.lastPeerId = id;
+    if (this.streams.size >= MAX_CONCURRENT_STREAMS) return this.sendReset(id, RstStatus.REFUSED_STREAM);
     const stream = new SpdyStream(this, id, headers);
     this.streams.set(id, stream);
     stream.on('close', () => {

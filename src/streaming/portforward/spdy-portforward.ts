@@ -7,6 +7,12 @@ import { SpdySession, type SpdyStream } from '../spdy/session.js';
 
 export const PORTFORWARD_PROTOCOLS = ['portforward.k8s.io'];
 
+/**
+ * Requests whose other stream has not come yet, per connection. Each holds a stream and a timer
+ * for the creation timeout (30 s); kubectl sends both streams of a request back to back.
+ */
+export const MAX_PENDING_REQUESTS = 100;
+
 /** Joins `stream` to the pod's `port`; resolves when both directions are done. */
 export type PortForwarder = (port: number, stream: Duplex, gone: AbortSignal) => Promise<void>;
 
@@ -66,6 +72,11 @@ export function servePortForward(socket: Duplex, opts: PortForwardOptions, forwa
     }
     let pair = pairs.get(id);
     if (!pair) {
+      if (pairs.size >= MAX_PENDING_REQUESTS) {
+        opts.onError(`request ${id}: more than ${MAX_PENDING_REQUESTS} requests wait for their other stream`);
+        s.reset();
+        return;
+      }
       const timer = setTimeout(() => {
         pairs.delete(id);
         opts.onError(`request ${id}: timed out waiting for its other stream`);

@@ -61,6 +61,12 @@ export async function serveSpdyCommand(socket: Duplex, opts: SpdyCommandOptions,
     return;
   }
 
+  // Nothing reads a stream opened after the set is complete: left alone, each would stay open
+  // (and count against the connection's streams) until the command ends.
+  session.on('stream', (s) => {
+    opts.onError(`unexpected stream ${JSON.stringify(s.header('streamtype') ?? '')} after the command's streams`);
+    s.reset();
+  });
   const gone = new AbortController();
   session.once('close', () => gone.abort());
   const stdin = got.get('stdin');

@@ -33,8 +33,10 @@ class ZlibContext {
       if (this.size > this.maxOutput) return this.abort(new FrameError(`a header block decompresses to more than ${this.maxOutput} bytes`));
       this.out.push(chunk);
     });
+    // Bad zlib data ends the stream without a flush callback: the block waiting for it must fail
+    // here, or it never settles and every later frame of the connection waits behind it.
     z.on('error', (e: Error) => {
-      this.failure ??= e;
+      if (!this.failure) this.abort(new FrameError(`a header block is not valid zlib data: ${e.message}`));
     });
   }
 

@@ -35,6 +35,19 @@ import { writeDrained } from '../../util/write-drained.js';
 const DATA_CHUNK = 32 * 1024;
 /** A WINDOW_UPDATE goes out once this much of a stream (and of the session) has been consumed. */
 const WINDOW_STEP = 32 * 1024;
+/**
+ * Reading stops while more frames than this wait: parsed and not yet handled, or queued and not
+ * yet taken by the socket (a peer that does not read its answers). It resumes below the bound.
+ */
+const MAX_BACKLOG_FRAMES = 1000;
+/**
+ * A peer that keeps this many of our control frames unsent (its PINGs echoed, RST_STREAMs,
+ * WINDOW_UPDATEs) loses the connection: Go's http2 server closes past the same count. Reading
+ * stops long before it, so only what one socket read held can get there.
+ */
+export const MAX_QUEUED_CONTROL_FRAMES = 10_000;
+/** Streams the peer may have open at once; past it a SYN_STREAM earns RST_STREAM REFUSED_STREAM. */
+export const MAX_CONCURRENT_STREAMS = 1000;
 
 export type Headers = ReadonlyMap<string, readonly string[]>;
 
@@ -121,6 +134,12 @@ export class SpdySession extends EventEmitter<SessionEvents> {
   private nextId: number;
   private lastPeerId = 0;
   private sessionConsumed = 0;
+  /** Frames parsed and not yet handled. */
+  private backlog = 0;
+  /** Frames queued to send and not yet taken by the socket; `unsentControl` counts control frames among them. */
+  private unsent = 0;
+  private unsentControl = 0;
+  private readingPaused = false;
   private goneAway = false;
   private closed = false;
 
@@ -193,12 +212,12 @@ export class SpdySession extends EventEmitter<SessionEvents> {
   /** @internal */
   sendReset(id: number, status: number): void {
     this.streams.delete(id);
-    void this.sendFrame(rstStreamFrame(id, status)).catch(() => {});
+    void this.sendFrame(rstStreamFrame(id, status), true).catch(() => {});
   }
 
   /** @internal */
   sendWindowUpdate(id: number, delta: number): void {
-    void this.sendFrame(windowUpdateFrame(id, delta)).catch(() => {});
+    void this.sendFrame(windowUpdateFrame(id, delta), true).catch(() => {});
   }
 
   /**
@@ -208,23 +227,48 @@ export class SpdySession extends EventEmitter<SessionEvents> {
    */
   pauseReading(id: number): void {
     this.behind.add(id);
-    this.socket.pause();
+    this.updateReading();
   }
 
   /** @internal */
   resumeReading(id: number): void {
     this.behind.delete(id);
-    if (this.behind.size === 0) this.socket.resume();
+    this.updateReading();
   }
 
-  /** Queues a frame (or one still being compressed): frames leave in the order they were queued. */
-  private sendFrame(frame: Buffer | Promise<Buffer>): Promise<void> {
+  /** Reads while no stream is behind and neither backlog is past its bound. */
+  private updateReading(): void {
+    const stop = this.behind.size > 0 || this.backlog > MAX_BACKLOG_FRAMES || this.unsent > MAX_BACKLOG_FRAMES;
+    if (stop === this.readingPaused) return;
+    this.readingPaused = stop;
+    if (stop) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  /**
+   * Queues a frame (or one still being compressed): frames leave in the order they were queued.
+   * `control` marks an answer the peer's own frames caused, counted against the queued-control bound.
+   */
+  private sendFrame(frame: Buffer | Promise<Buffer>, control = false): Promise<void> {
+    if (control && this.unsentControl >= MAX_QUEUED_CONTROL_FRAMES) {
+      this.fail(new FrameError(`the peer leaves more than ${MAX_QUEUED_CONTROL_FRAMES} control frames unread`));
+      return Promise.reject(new Error('the SPDY connection is closed'));
+    }
+    this.unsent++;
+    if (control) this.unsentControl++;
+    this.updateReading();
     const step = this.out.then(async () => {
       const bytes = await frame;
       if (this.closed || this.socket.destroyed) throw new Error('the SPDY connection is closed');
       await writeDrained(this.socket, bytes);
     });
-    this.out = step.catch(() => {});
+    this.out = step
+      .catch(() => {})
+      .finally(() => {
+        this.unsent--;
+        if (control) this.unsentControl--;
+        this.updateReading();
+      });
     return step;
   }
 
@@ -236,8 +280,16 @@ export class SpdySession extends EventEmitter<SessionEvents> {
       this.fail(e as Error);
       return;
     }
+    this.backlog += frames.length;
+    this.updateReading();
     for (const f of frames) {
-      this.work = this.work.then(() => this.handle(f)).catch((e: Error) => this.fail(e));
+      this.work = this.work
+        .then(() => this.handle(f))
+        .catch((e: Error) => this.fail(e))
+        .finally(() => {
+          this.backlog--;
+          this.updateReading();
+        });
     }
   }
 
@@ -287,7 +339,7 @@ export class SpdySession extends EventEmitter<SessionEvents> {
         const id = f.payload.readUInt32BE(0);
         // Our own pings would have our parity: only the peer's are echoed.
         const ours = this.role === 'client' ? 1 : 0;
-        if (id % 2 !== ours) void this.sendFrame(pingFrame(id)).catch(() => {});
+        if (id % 2 !== ours) void this.sendFrame(pingFrame(id), true).catch(() => {});
         return;
       }
       case FrameType.GOAWAY:
@@ -308,6 +360,7 @@ export class SpdySession extends EventEmitter<SessionEvents> {
       return this.sendReset(id, this.goneAway ? RstStatus.REFUSED_STREAM : RstStatus.PROTOCOL_ERROR);
     }
     this.lastPeerId = id;
+    if (this.streams.size >= MAX_CONCURRENT_STREAMS) return this.sendReset(id, RstStatus.REFUSED_STREAM);
     const stream = new SpdyStream(this, id, headers);
     this.streams.set(id, stream);
     stream.on('close', () => {
@@ -316,7 +369,10 @@ export class SpdySession extends EventEmitter<SessionEvents> {
     });
     if (flags & (FLAG_FIN | FLAG_UNIDIRECTIONAL)) stream.finishRemote();
     // The reply goes out before anything the handler writes on the stream.
-    void this.sendFrame(this.deflate.run(encodeHeaderBlock(new Map())).then((b) => synReplyFrame(id, b, false))).catch(() => {});
+    void this.sendFrame(
+      this.deflate.run(encodeHeaderBlock(new Map())).then((b) => synReplyFrame(id, b, false)),
+      true,
+    ).catch(() => {});
     this.emit('stream', stream);
   }
 

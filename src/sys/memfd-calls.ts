@@ -2,7 +2,7 @@
 // remove. A container that gets hold of such a file (through /proc/<pid>/exe of a helper it can
 // see) can read it but never change it: writes, truncation and growth fail with EPERM, and so
 // does adding or removing seals.
-import { closeSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, writeSync } from 'node:fs';
 import koffi from 'koffi';
 import { check, fn } from './libc.js';
 import { SyscallError } from './errno.js';
@@ -40,7 +40,7 @@ function fcntlInt(fd: number, cmd: number, arg: number): number {
 }
 
 /**
- * A close-on-exec memfd named `name` holding `content`, sealed against every change
+ * A close-on-exec memfd named `name` holding `content`, mode 0555, sealed against every change
  * (SEALED, plus F_SEAL_EXEC where the kernel has it). Its fd is at least `minFd`, so that it
  * never lands on a number a spawn hands a child (3, 4) and gets overwritten there.
  */
@@ -53,6 +53,9 @@ export function sealedCopy(name: string, content: Buffer, minFd = 0): number {
       closeSync(first);
     }
     for (let off = 0; off < content.length; ) off += writeSync(fd, content, off);
+    // A memfd is born 0777: a holder of any uid could open it for writing. The seals refuse the
+    // writes, not the open, and an open writer makes every execve of it fail (ETXTBSY).
+    fchmodSync(fd, 0o555);
     if (fcntlInt(fd, F_ADD_SEALS, SEALED | F_SEAL_EXEC) === -1) {
       if (koffi.errno() !== EINVAL) throw new SyscallError('fcntl', koffi.errno(), `F_ADD_SEALS ${name}`);
       check('fcntl', fcntlInt(fd, F_ADD_SEALS, SEALED), `F_ADD_SEALS ${name}`);

@@ -143,6 +143,15 @@ describe('skiffd start-up and shutdown', function () {
     expect(await d.stop('SIGINT'), d.log).to.equal(0);
   });
 
+  // vm.memfd_noexec is per pid namespace: set to 2 in one of the daemon's own, the host keeps its value.
+  it('refuses to start where executable memfds are forbidden (vm.memfd_noexec=2), naming the sysctl', async function () {
+    const setNoexec = ['unshare', '--pid', '--fork', '--', '/bin/sh', '-c', 'echo 2 > /proc/sys/vm/memfd_noexec && exec "$@"', 'sh'];
+    const r = await runSkiffd(d.args(), 20_000, setNoexec);
+    expect(r.code, r.stderr).to.equal(1);
+    expect(r.stderr.trim().split('\n')).to.have.length(1);
+    expect(r.stderr).to.match(/vm\.memfd_noexec is 2, which forbids executable memfds/);
+  });
+
   it('refuses a file at the socket path that is not a socket', async function () {
     await mkdir(d.state, { recursive: true });
     await writeFile(d.socket, 'not a socket');

@@ -16,10 +16,14 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-/** Runs skiffd to completion (for flag and config errors) with a time limit. */
-export function runSkiffd(args: string[], timeoutMs = 10_000): Promise<RunResult> {
+/**
+ * Runs skiffd to completion (for flag and config errors) with a time limit; `prefix` is a command
+ * that runs it (e.g. unshare and its options).
+ */
+export function runSkiffd(args: string[], timeoutMs = 10_000, prefix: readonly string[] = []): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SKIFFD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = [...prefix, process.execPath, SKIFFD, ...args];
+    const child = spawn(argv[0] ?? process.execPath, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));

@@ -6,6 +6,7 @@ import { loadConfig } from './config/load.js';
 import { fatal, parseCli, UsageError, USAGE } from './cli.js';
 import { createLogger } from './log/logger.js';
 import { realSys } from './sys/index.js';
+import { markCloseOnExec } from './sys/fd-calls.js';
 import { Paths } from './state/paths.js';
 import { acquireDaemonLock, type DaemonLock } from './state/daemon-lock.js';
 import { privateDirs, securePrivateDirs } from './state/private-dirs.js';
@@ -89,6 +90,9 @@ export async function main(argv: string[]): Promise<number> {
     throw e;
   }
   const { config } = loaded;
+  // Before any helper runs: no fd inherited from whoever started us reaches one (we hand helpers
+  // what they need explicitly, as dup2s at the spawn).
+  markCloseOnExec(3);
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
   const paths = new Paths({ root: config.root, state: config.state });
   const socket = config.socket || paths.defaultSocket;

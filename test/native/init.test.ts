@@ -11,6 +11,7 @@ import {
   existsSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   readlinkSync,
   rmSync,
@@ -375,6 +376,26 @@ describe('skiff-init', function () {
     expect(await failed.sync).to.equal('');
     expect(f.code).to.equal(127);
     expect(f.stderr).to.match(/^\[skiff-init:e\] exec no-such-command: executable file not found in \$PATH[^\n]*\n$/);
+  });
+
+  // A process of the container with CAP_SYS_PTRACE can open what skiff-init holds; an fd its
+  // caller left open (without close-on-exec) would be a host file in the container's pid namespace.
+  it('closes every fd it inherited above stdio (but SKIFF_SYNC_FD) before anything else', async function () {
+    const leftOpen = join(base, `left-open-${process.pid}`);
+    writeFileSync(leftOpen, 'host file\n');
+    const fd = openSync(leftOpen, 'r');
+    try {
+      const shim = spawn(bin, ['run', '--bundle', bundle(baseSpec(['sleep', '30']))], { stdio: ['ignore', 'ignore', 'ignore', 'ignore', 'ignore', fd] });
+      running.push(shim);
+      let pid = 0;
+      await until(() => (pid = childrenOf(shim.pid ?? 0)[0] ?? 0) > 0 && readFileSync(`/proc/${pid}/comm`, 'utf8') === 'sleep\n', 5000, 'the container');
+      containers.push(pid);
+      const held = (p: number) => readdirSync(`/proc/${p}/fd`).map((n) => { try { return readlinkSync(`/proc/${p}/fd/${n}`); } catch { return ''; } });
+      expect(held(shim.pid ?? 0)).to.not.include(leftOpen);
+      expect(held(pid)).to.not.include(leftOpen);
+    } finally {
+      closeSync(fd);
+    }
   });
 
   it('is not dumpable and shows no host path in its cmdline from its start to its execve', async function () {

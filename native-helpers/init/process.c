@@ -101,6 +101,10 @@ int set_user(uint32_t uid, uint32_t gid, const uint32_t *groups, size_t ngroups)
 		return report_err((int)-r, "setgid %u", gid);
 	if ((r = rt_setresuid(uid)) < 0)
 		return report_err((int)-r, "setuid %u", uid);
+	/* A change of uid or gid resets the dumpable flag to fs.suid_dumpable, which may be 1: a
+	 * process of that uid in the container could then open our exe, memory and fds. */
+	if ((r = rt_prctl(PR_SET_DUMPABLE, 0)) < 0)
+		return report_err((int)-r, "prctl PR_SET_DUMPABLE");
 	return 0;
 }
 
@@ -123,6 +127,10 @@ static int prepare_exec(void)
 		return report_err((int)-r, "unblock signals");
 	if ((r = RT_SYS(__NR_close_range, 3, ~0U, RT_CLOSE_RANGE_CLOEXEC, 0, 0)) < 0)
 		return report_err((int)-r, "mark fds close-on-exec");
+	/* Whatever credential or capability change came since set_user, nothing of ours is dumpable
+	 * up to the execve (which decides for the command). */
+	if ((r = rt_prctl(PR_SET_DUMPABLE, 0)) < 0)
+		return report_err((int)-r, "prctl PR_SET_DUMPABLE");
 	return 0;
 }
 

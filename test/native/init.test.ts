@@ -93,6 +93,91 @@ function parseMountinfo(text: string): Map<string, { type: string; opts: string[
   return out;
 }
 
+/**
+ * peek SECONDS, run in a container as the exec's user: watches its /proc for skiff's processes and
+ * steps each with SIGSTOP / SIGCONT (EPERM until the process has switched to our uid). At a stop
+ * before the process's execve (its comm still skiff's) it prints "stopped pid=", and
+ * "opened pid= exe=" if /proc/<pid>/exe opened then.
+ */
+const PEEK_C = `
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+static unsigned char seen[4194304 / 8 + 1], reported[4194304 / 8 + 1];
+static int watched[64], nwatched;
+static void slurp(const char *path, char *buf, size_t cap) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? 0 : read(fd, buf, cap - 1);
+  if (fd >= 0) close(fd);
+  buf[n > 0 ? n : 0] = 0;
+}
+static char state_of(int pid) {
+  char path[64], buf[512], *p;
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  slurp(path, buf, sizeof buf);
+  p = strrchr(buf, ')');
+  return p && p[1] ? p[2] : 0;
+}
+/* 1: keep watching pid. */
+static int step(int pid) {
+  char path[64], comm[64], link[256] = "", s;
+  int spins = 0, fd;
+  if (kill(pid, SIGSTOP) < 0) return errno == EPERM;
+  while ((s = state_of(pid)) && s != 'T' && s != 't' && s != 'Z' && spins++ < 200000) {}
+  if (!s || s == 'Z') return 0;
+  snprintf(path, sizeof path, "/proc/%d/comm", pid);
+  slurp(path, comm, sizeof comm);
+  if (strncmp(comm, "skiff-", 6)) { kill(pid, SIGCONT); return 0; } /* past its execve */
+  if (!(reported[pid / 8] & (1 << (pid % 8)))) printf("stopped pid=%d\\n", pid);
+  reported[pid / 8] |= 1 << (pid % 8);
+  snprintf(path, sizeof path, "/proc/%d/exe", pid);
+  if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    if (readlink(path, link, sizeof link - 1) < 0) link[0] = 0;
+    printf("opened pid=%d exe=%s\\n", pid, link);
+    close(fd);
+  }
+  kill(pid, SIGCONT);
+  return 1;
+}
+int main(int argc, char **argv) {
+  static char buf[65536];
+  int self = getpid(), procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  time_t end = time(NULL) + (argc > 1 ? atoi(argv[1]) : 10);
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  printf("ready\\n");
+  while (time(NULL) < end) {
+    long n;
+    lseek(procfd, 0, SEEK_SET);
+    while ((n = syscall(SYS_getdents64, procfd, buf, sizeof buf)) > 0) {
+      for (long off = 0; off < n;) {
+        unsigned short reclen = *(unsigned short *)(buf + off + 16);
+        char *e, comm[64], path[64];
+        long pid = strtol(buf + off + 19, &e, 10);
+        off += reclen;
+        if (*e || pid <= 1 || pid > 4194304 || pid == self || (seen[pid / 8] & (1 << (pid % 8)))) continue;
+        seen[pid / 8] |= 1 << (pid % 8);
+        snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+        slurp(path, comm, sizeof comm);
+        if (strncmp(comm, "skiff-", 6) == 0 && nwatched < 64) watched[nwatched++] = (int)pid;
+      }
+    }
+    for (int i = 0; i < nwatched;) {
+      if (step(watched[i])) i++;
+      else watched[i] = watched[--nwatched];
+    }
+  }
+  return 0;
+}
+`;
+
 describe('skiff-init', function () {
   let base: string;
   let rootfs: string;
@@ -716,6 +801,38 @@ describe('skiff-init', function () {
       const up = await exec(pid, ['--cwd', `/tmp/up-${process.pid}`, '--uid', '0', '--gid', '0'], ['sh', '-c', 'pwd -P; ls']);
       expect(up.stderr).to.equal('');
       expect(up.stdout).to.equal('/data\nx\n');
+    });
+
+    // With fs.suid_dumpable=1 the kernel makes a process dumpable again when its uid changes: from
+    // set_user to its execve the command side of an exec would show a process of the same uid in
+    // the container skiff-init's exe (here the host's file itself), mem and fds. The peeker, run in
+    // the container as that uid, stops each process it finds and tries /proc/<pid>/exe.
+    it('stays non-dumpable from the user switch to its execve, even with fs.suid_dumpable=1', async function () {
+      this.timeout(60_000);
+      const src = join(base, 'peek.c');
+      writeFileSync(src, PEEK_C);
+      await execFileP('gcc', ['-static', '-O2', '-o', join(rootfs, 'bin/peek'), src]);
+      cleanups.push(() => rmSync(join(rootfs, 'bin/peek'), { force: true }));
+      const { pid } = await background(baseSpec(['sleep', '60']));
+      const asApp = ['--cwd', '/', '--uid', '1000', '--gid', '1000'];
+      const peeker = start(['exec', '--pid', String(pid), '--start-time', startTime(pid), ...asApp, '--', '/bin/peek', '20']);
+      const peeked = finish(peeker, 30_000);
+      const before = readFileSync('/proc/sys/fs/suid_dumpable', 'utf8').trim();
+      writeFileSync('/proc/sys/fs/suid_dumpable', '1');
+      try {
+        for (let i = 0; i < 40; i++) {
+          const r = await exec(pid, asApp, ['/bin/true']);
+          expect(r.code, r.stderr).to.equal(0);
+        }
+      } finally {
+        writeFileSync('/proc/sys/fs/suid_dumpable', before);
+        peeker.kill('SIGTERM');
+      }
+      const out = (await peeked).stdout;
+      expect(out, out).to.match(/^ready/);
+      expect(out.split('\n').filter((l) => l.startsWith('opened ')), out).to.deep.equal([]);
+      // Not vacuous: it stopped skiff-init's command side after the user switch.
+      expect(out, out).to.match(/^stopped /m);
     });
 
     // Sleeps of unique lengths: this test's processes, found from the host by command line.

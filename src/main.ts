@@ -13,6 +13,7 @@ import { privateDirs, securePrivateDirs } from './state/private-dirs.js';
 import { RecordStore } from './state/record-store.js';
 import { HelperRunner } from './runtime/helper-exec.js';
 import { probeHost } from './runtime/host-info.js';
+import { createInitMountNs } from './namespaces/init-mount-ns.js';
 import { backgroundContext } from './core/context.js';
 import { isRuntimeSettings, RuntimeInfo } from './core/runtime-info.js';
 import { isSkiffError } from './core/errors.js';
@@ -122,6 +123,8 @@ export async function main(argv: string[]): Promise<number> {
     // Every helper runs from a sealed in-memory copy made now (runtime/helper-images.ts).
     const helpers = HelperRunner.sealed();
     const host = await probeHost(ctx, helpers);
+    // Pod inits live in an empty mount namespace made once, here, and held by this fd.
+    const initMountNs = await createInitMountNs(ctx, helpers);
     const runtime = new RuntimeInfo(
       config,
       host,
@@ -132,7 +135,7 @@ export async function main(argv: string[]): Promise<number> {
 
     const { images, layers } = await openImageService(config, paths, log, sys);
     events = new EventBus(log);
-    const { sandboxes, cgroups } = await openSandboxService(ctx, config, paths, log, helpers, runtime, events);
+    const { sandboxes, cgroups } = await openSandboxService(ctx, config, paths, log, helpers, runtime, events, initMountNs);
     // Its exit watcher outlives start-up: it gets a context without a deadline.
     const containers = await openContainerService(backgroundContext(log), config, paths, helpers, {
       sandboxes,

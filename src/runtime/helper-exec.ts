@@ -38,6 +38,11 @@ export interface HelperResult {
   readonly warnings: string[];
 }
 
+export interface HelperRunOptions {
+  /** Our fds the helper gets as its fd `as` (3 and up). */
+  readonly inherit?: readonly { readonly fd: number; readonly as: number }[];
+}
+
 const EXIT_USAGE = 2;
 /** A helper's rules refused what it was asked to do (native-helpers/README.md, "Conventions"). */
 const EXIT_REFUSED = 3;
@@ -87,12 +92,15 @@ export class HelperRunner {
   }
 
   /** Helpers read no input: stdin is /dev/null. Spawned with posix_spawn (see fast-spawn.ts). */
-  async run(ctx: OpContext, name: string, args: readonly string[]): Promise<HelperResult> {
+  async run(ctx: OpContext, name: string, args: readonly string[], opts: HelperRunOptions = {}): Promise<HelperResult> {
     const program = this.open(name);
     const bin = program.argv0;
     let r;
     try {
-      r = await runCaptured(ctx, program.file, args, [`PATH=${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`], { argv0: bin });
+      r = await runCaptured(ctx, program.file, args, [`PATH=${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`], {
+        argv0: bin,
+        ...(opts.inherit ? { inherit: opts.inherit } : {}),
+      });
     } catch (e) {
       if (hasErrno(e, 'ENOENT')) throw unavailable(`helper ${bin} is missing: run "npm run build"`, e);
       if (e instanceof SkiffError) throw e;

@@ -10,7 +10,7 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -415,6 +415,45 @@ describe('helper images: no host helper binary is reachable from a container', f
       expect(existsSync(`${marker}.w`)).to.equal(false);
     } finally {
       await call(d.runtime, 'stopContainer', { containerId: id, timeout: 0n });
+    }
+  });
+
+  it("shows a shared-PID pod none of the node's mounts in /proc/1/mountinfo", async function () {
+    const { id } = await create({ command: ['/bin/sleep', '600'] });
+    try {
+      const r = await exec(id, ['/bin/cat', '/proc/1/mountinfo']);
+      const text = r.stdout.toString();
+      expect(r.exitCode, r.stderr.toString()).to.equal(0);
+      // One line: the empty read-only tmpfs that is the init's root.
+      expect(text.trim().split('\n'), text).to.have.length(1);
+      expect(text).to.match(/ \/ \/ ro,[^ ]* - tmpfs /);
+      for (const host of [d.root, d.state, '/sys/fs/cgroup', ' /proc ', ' /dev ']) expect(text).to.not.include(host);
+    } finally {
+      await call(d.runtime, 'stopContainer', { containerId: id, timeout: 0n });
+    }
+  });
+
+  it("puts every pod's init in the daemon's one empty mount namespace, not the node's", async function () {
+    const initOf = async (podSandboxId: string) => {
+      const s = await call<object, { info: Record<string, string> }>(d.runtime, 'podSandboxStatus', { podSandboxId, verbose: true });
+      return (JSON.parse(s.info.info ?? '{}') as { pid: number }).pid;
+    };
+    const other = PodSandboxConfig.fromPartial({
+      metadata: { name: 'grab-pod-2', namespace: 'default', uid: `uid-grab-2-${process.pid}`, attempt: 0 },
+      logDirectory: logDir,
+    });
+    const second = (await call<object, { podSandboxId: string }>(d.runtime, 'runPodSandbox', { config: other, runtimeHandler: '' })).podSandboxId;
+    try {
+      const [a, b] = [await initOf(podId), await initOf(second)];
+      expect(a).to.be.greaterThan(1);
+      expect(b).to.be.greaterThan(1);
+      const ns = readlinkSync(`/proc/${a}/ns/mnt`);
+      expect(ns).to.not.equal(readlinkSync('/proc/self/ns/mnt'));
+      expect(readlinkSync(`/proc/${b}/ns/mnt`)).to.equal(ns);
+      expect(readdirSync(`/proc/${a}/root`)).to.deep.equal([]);
+    } finally {
+      await call(d.runtime, 'stopPodSandbox', { podSandboxId: second }, 30_000).catch(() => undefined);
+      await call(d.runtime, 'removePodSandbox', { podSandboxId: second }, 30_000).catch(() => undefined);
     }
   });
 

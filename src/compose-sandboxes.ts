@@ -47,6 +47,7 @@ export async function openSandboxService(
   helpers: HelperRunner,
   runtime: RuntimeInfo,
   events: EventBus,
+  initMountNs?: number,
 ): Promise<{ sandboxes: SandboxService; cgroups: CgroupDriver }> {
   const subnet = podSubnet(config, runtime);
   let bridge: BridgeNetwork | undefined;
@@ -72,6 +73,7 @@ export async function openSandboxService(
     shmSizeBytes: config.sandbox.shmSizeBytes,
     filesSizeBytes: config.sandbox.filesSizeBytes,
     helpers,
+    ...(initMountNs !== undefined ? { initMountNs } : {}),
     cgroups,
     network,
     records: new RecordStore(paths.sandboxRecords, 'sandbox', 1, isSandboxRecord),

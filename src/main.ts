@@ -6,12 +6,14 @@ import { loadConfig } from './config/load.js';
 import { fatal, parseCli, UsageError, USAGE } from './cli.js';
 import { createLogger } from './log/logger.js';
 import { realSys } from './sys/index.js';
+import { markCloseOnExec } from './sys/fd-calls.js';
 import { Paths } from './state/paths.js';
 import { acquireDaemonLock, type DaemonLock } from './state/daemon-lock.js';
 import { privateDirs, securePrivateDirs } from './state/private-dirs.js';
 import { RecordStore } from './state/record-store.js';
 import { HelperRunner } from './runtime/helper-exec.js';
 import { probeHost } from './runtime/host-info.js';
+import { createInitMountNs } from './namespaces/init-mount-ns.js';
 import { backgroundContext } from './core/context.js';
 import { isRuntimeSettings, RuntimeInfo } from './core/runtime-info.js';
 import { isSkiffError } from './core/errors.js';
@@ -89,6 +91,9 @@ export async function main(argv: string[]): Promise<number> {
     throw e;
   }
   const { config } = loaded;
+  // Before any helper runs: no fd inherited from whoever started us reaches one (we hand helpers
+  // what they need explicitly, as dup2s at the spawn).
+  markCloseOnExec(3);
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
   const paths = new Paths({ root: config.root, state: config.state });
   const socket = config.socket || paths.defaultSocket;
@@ -118,6 +123,8 @@ export async function main(argv: string[]): Promise<number> {
     // Every helper runs from a sealed in-memory copy made now (runtime/helper-images.ts).
     const helpers = HelperRunner.sealed();
     const host = await probeHost(ctx, helpers);
+    // Pod inits live in an empty mount namespace made once, here, and held by this fd.
+    const initMountNs = await createInitMountNs(ctx, helpers);
     const runtime = new RuntimeInfo(
       config,
       host,
@@ -128,7 +135,7 @@ export async function main(argv: string[]): Promise<number> {
 
     const { images, layers } = await openImageService(config, paths, log, sys);
     events = new EventBus(log);
-    const { sandboxes, cgroups } = await openSandboxService(ctx, config, paths, log, helpers, runtime, events);
+    const { sandboxes, cgroups } = await openSandboxService(ctx, config, paths, log, helpers, runtime, events, initMountNs);
     // Its exit watcher outlives start-up: it gets a context without a deadline.
     const containers = await openContainerService(backgroundContext(log), config, paths, helpers, {
       sandboxes,

@@ -135,6 +135,9 @@ int shim_child_recheck(void);
 int shim_wait(int child);
 /* Notes SKIFF_SYNC_FD from the environment. */
 void shim_sync_init(char **envp);
+/* Closes every fd above 2 but SKIFF_SYNC_FD: nothing a caller left open travels with us into the
+ * container's namespaces. 0, or -1 after reporting. */
+int shim_close_inherited(void);
 /* run: hand the container over to the monitor (when there is a SKIFF_SYNC_FD). */
 void shim_hand_over(bool yes);
 /* Closes SKIFF_SYNC_FD in a process that must not hold it (the exec's reaper). */

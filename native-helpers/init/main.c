@@ -22,6 +22,8 @@ int main(int argc, char **argv, char **envp)
 		return report_err((int)-r, "move the arguments away from the command line"), EXIT_FAILURE_GENERIC;
 	rt_args_retitle(&args, "skiff-init");
 	shim_sync_init(envp);
+	if (shim_close_inherited() < 0)
+		return EXIT_FAILURE_GENERIC;
 	if (argc >= 2 && rt_streq(argv[1], "run"))
 		return run_main(argc - 1, argv + 1);
 	if (argc >= 2 && rt_streq(argv[1], "exec"))

@@ -43,12 +43,32 @@ int process_limits(const struct spec *s)
 	return 0;
 }
 
+/* The working directory is resolved inside the container's root, by fd, never through a /proc
+ * magic link: a path the container shapes (its own symlink in place of the directory, made by a
+ * process of the pod, or /proc/<pid>/cwd and fd/N) must not take this still privileged process,
+ * and so the command, to a directory outside the container (runc's CVE-2024-21626). */
 int enter_cwd(const char *cwd)
 {
-	long r = rt_chdir(cwd);
+	char where[PATH_MAX];
+	long root = rt_open("/", O_PATH | O_DIRECTORY | O_CLOEXEC, 0), fd, r;
 
+	if (root < 0)
+		return report_err((int)-root, "open / for the working directory");
+	fd = rt_openat2((int)root, cwd, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	rt_close((int)root);
+	if (fd == -ELOOP)
+		return refuse("working directory %s: refused: a /proc magic link or a symlink loop is on its path", cwd);
+	if (fd < 0)
+		return report_err((int)-fd, "working directory %s", cwd);
+	r = rt_fchdir((int)fd);
+	rt_close((int)fd);
 	if (r < 0)
 		return report_err((int)-r, "chdir to %s", cwd);
+	/* What runc checks too: the kernel names a directory outside our root "(unreachable)/...". */
+	if ((r = RT_SYS(__NR_getcwd, where, sizeof(where), 0, 0, 0)) < 0)
+		return report_err((int)-r, "working directory %s: getcwd", cwd);
+	if (where[0] != '/')
+		return refuse("working directory %s: refused: it is outside the container's root", cwd);
 	return 0;
 }
 
@@ -81,6 +101,10 @@ int set_user(uint32_t uid, uint32_t gid, const uint32_t *groups, size_t ngroups)
 		return report_err((int)-r, "setgid %u", gid);
 	if ((r = rt_setresuid(uid)) < 0)
 		return report_err((int)-r, "setuid %u", uid);
+	/* A change of uid or gid resets the dumpable flag to fs.suid_dumpable, which may be 1: a
+	 * process of that uid in the container could then open our exe, memory and fds. */
+	if ((r = rt_prctl(PR_SET_DUMPABLE, 0)) < 0)
+		return report_err((int)-r, "prctl PR_SET_DUMPABLE");
 	return 0;
 }
 
@@ -103,6 +127,10 @@ static int prepare_exec(void)
 		return report_err((int)-r, "unblock signals");
 	if ((r = RT_SYS(__NR_close_range, 3, ~0U, RT_CLOSE_RANGE_CLOEXEC, 0, 0)) < 0)
 		return report_err((int)-r, "mark fds close-on-exec");
+	/* Whatever credential or capability change came since set_user, nothing of ours is dumpable
+	 * up to the execve (which decides for the command). */
+	if ((r = rt_prctl(PR_SET_DUMPABLE, 0)) < 0)
+		return report_err((int)-r, "prctl PR_SET_DUMPABLE");
 	return 0;
 }
 

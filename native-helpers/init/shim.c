@@ -113,6 +113,17 @@ void shim_sync_init(char **envp)
 	}
 }
 
+int shim_close_inherited(void)
+{
+	long r;
+
+	if (sync_fd > 3 && (r = rt_close_range(3, (unsigned)sync_fd - 1)) < 0)
+		return report_err((int)-r, "close inherited fds");
+	if ((r = rt_close_range(sync_fd > 2 ? (unsigned)sync_fd + 1 : 3, ~0U)) < 0)
+		return report_err((int)-r, "close inherited fds");
+	return 0;
+}
+
 void shim_hand_over(bool yes)
 {
 	handing_over = yes && sync_fd >= 0;

@@ -1,9 +1,9 @@
 /* The pod's pid-namespace init. A pid namespace dies with its pid 1, so a bind mount of its ns
  * file alone cannot keep it usable: something must be pid 1. This is that something, forked from
  * skiff-pinns after unshare(CLONE_NEWPID), so it is born in the pod's net/ipc/uts namespaces too.
- * It reaps what is orphaned to it and exits on SIGTERM/SIGINT from outside the pod. When
- * skiff-pinns exits, the init is re-parented away from the daemon; no PR_SET_PDEATHSIG, because it
- * must outlive the daemon. */
+ * It keeps nothing of the host (init-confine.c), reaps what is orphaned to it and exits on
+ * SIGTERM/SIGINT from outside the pod: neither needs a privilege. When skiff-pinns exits, the init
+ * is re-parented away from the daemon; no PR_SET_PDEATHSIG, because it must outlive the daemon. */
 #include "pinns.h"
 
 static const uint64_t ALL_SIGNALS = ~(uint64_t)0;
@@ -32,7 +32,7 @@ __attribute__((noreturn)) static void init_loop(void)
 }
 
 /* Runs in the child; reports on the stderr it inherited until it swaps it for /dev/null. */
-__attribute__((noreturn)) static void init_main(int sync_fd, const struct rt_args *args)
+__attribute__((noreturn)) static void init_main(int sync_fd, const struct rt_args *args, int mntns)
 {
 	long null, r;
 
@@ -46,17 +46,22 @@ __attribute__((noreturn)) static void init_main(int sync_fd, const struct rt_arg
 		report_err((int)-r, "pid init: setsid");
 		rt_exit(EXIT_FAILURE_GENERIC);
 	}
-	/* Holding no mount busy, and readable in ps. */
-	if ((r = rt_chdir("/")) < 0 || (r = rt_prctl(PR_SET_NAME, (unsigned long)"skiff-pod-init")) < 0) {
-		report_err((int)-r, "pid init: chdir / prctl");
+	/* Readable in ps. */
+	if ((r = rt_prctl(PR_SET_NAME, (unsigned long)"skiff-pod-init")) < 0) {
+		report_err((int)-r, "pid init: prctl");
 		rt_exit(EXIT_FAILURE_GENERIC);
 	}
-	/* The daemon reads skiff-pinns' stdout and stderr to EOF: the init must not hold them open. */
+	/* The daemon reads skiff-pinns' stdout and stderr to EOF: the init must not hold them open.
+	 * Opened while the host's /dev is still ours. */
 	null = rt_open("/dev/null", O_RDWR | O_CLOEXEC, 0);
 	if (null < 0) {
 		report_err((int)-null, "pid init: open /dev/null");
 		rt_exit(EXIT_FAILURE_GENERIC);
 	}
+	/* Nothing of the host from here on: no root, no working directory, no mount, no capability
+	 * (init-confine.c). This also holds no mount of the host busy. */
+	if (pid_init_confine(mntns) < 0)
+		rt_exit(EXIT_FAILURE_GENERIC);
 	for (int fd = 0; fd <= 2; fd++) {
 		if (fd != null && (r = rt_dup3((int)null, fd)) < 0) {
 			report_err((int)-r, "pid init: dup /dev/null to %d", fd);
@@ -77,7 +82,7 @@ __attribute__((noreturn)) static void init_main(int sync_fd, const struct rt_arg
 /* Forks the init (pid 1 of the namespace unshared before). Returns its pid as this (the host's)
  * pid namespace sees it, or -1; *sync_fd then gets the pipe pid_init_ready() waits on, so the
  * caller can pin the namespace while the child is still setting itself up. */
-int pid_init_start(int *sync_fd, const struct rt_args *args)
+int pid_init_start(int *sync_fd, const struct rt_args *args, int mntns)
 {
 	uint64_t old;
 	int fds[2];
@@ -94,7 +99,7 @@ int pid_init_start(int *sync_fd, const struct rt_args *args)
 	pid = rt_fork();
 	if (pid == 0) {
 		rt_close(fds[0]);
-		init_main(fds[1], args);
+		init_main(fds[1], args, mntns);
 	}
 	/* Restoring a mask sigprocmask just returned cannot fail; closing a pipe end has nothing to
 	 * flush. Neither result is worth a branch. */

@@ -7,8 +7,11 @@
 
 #define USAGE                                                                                    \
 	"usage: skiff-pinns --dir DIR [--net] [--ipc] [--uts] [--hostname NAME] [--sysctl KEY=VALUE]... " \
-	"[--pid-init]"
+	"[--pid-init [--init-mount-ns FD]] | skiff-pinns --empty-mount-ns FD"
 #define HOSTNAME_MAX 64
+/* An fd the caller hands over: above stdio, within what the daemon ever uses. */
+#define FD_MIN 3
+#define FD_MAX 1023
 
 struct options {
 	const char *dir;
@@ -16,7 +19,23 @@ struct options {
 	const char *hostname;
 	int nsysctls;
 	struct sysctl sysctls[SYSCTL_MAX];
+	/* --init-mount-ns: the mount namespace the pod's init joins; -1 for one of its own. */
+	int init_mntns;
+	/* --empty-mount-ns: the socket to send a new empty mount namespace over; -1 otherwise. */
+	int empty_mntns_to;
 };
+
+/* An fd number given as an option's value, or -1 after reporting. */
+static int fd_arg(const char *opt, const char *v)
+{
+	uint64_t n;
+
+	if (!rt_parse_u64(v, &n) || n < FD_MIN || n > FD_MAX)
+		return report("%s %s: not an fd number from %d to %d", opt, v, FD_MIN, FD_MAX);
+	if (RT_SYS(__NR_fcntl, n, 1 /* F_GETFD */, 0, 0, 0) < 0)
+		return report("%s %s: not an open fd", opt, v);
+	return (int)n;
+}
 
 static bool hostname_char(char c)
 {
@@ -67,6 +86,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if (sysctl_parse(kv, &o->sysctls[o->nsysctls]) < 0)
 				return -1;
 			o->nsysctls++;
+		} else if (rt_streq(a, "--init-mount-ns") || rt_streq(a, "--empty-mount-ns")) {
+			const char *v = value_of(argc, argv, &i);
+			int *fd = rt_streq(a, "--init-mount-ns") ? &o->init_mntns : &o->empty_mntns_to;
+
+			if (!v)
+				return -1;
+			if (*fd >= 0)
+				return report("%s is given twice", a);
+			if ((*fd = fd_arg(a, v)) < 0)
+				return -1;
 		} else if (rt_streq(a, "--help") || rt_streq(a, "-h")) {
 			return report(USAGE);
 		} else {
@@ -78,6 +107,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 
 static int validate(const struct options *o)
 {
+	if (o->empty_mntns_to >= 0) {
+		if (o->dir || o->net || o->ipc || o->uts || o->pid_init || o->hostname || o->nsysctls || o->init_mntns >= 0)
+			return report("--empty-mount-ns takes no other option");
+		return 0;
+	}
+	if (o->init_mntns >= 0 && !o->pid_init)
+		return report("--init-mount-ns needs --pid-init");
+	if (o->init_mntns >= 0 && mntns_check(o->init_mntns) < 0)
+		return -1;
 	if (!o->dir)
 		return report("--dir is required; " USAGE);
 	if (o->dir[0] != '/')
@@ -159,7 +197,7 @@ static int pin(const struct options *o, struct pin_undo *u, const struct rt_args
 			return report_err((int)-r, "write stdout");
 		return 0;
 	}
-	pid = pid_init_start(&sync_fd, args);
+	pid = pid_init_start(&sync_fd, args, o->init_mntns);
 	if (pid < 0)
 		return -1;
 	u->init_pid = pid;
@@ -186,8 +224,16 @@ int main(int argc, char **argv)
 	 * (../common/conceal.c). */
 	if ((r = rt_conceal("skiff-pinns")) < 0 || (r = rt_args_find(argc, argv, &args)) < 0)
 		return report_err((int)-r, "conceal the helper"), EXIT_FAILURE_GENERIC;
+	opts.init_mntns = opts.empty_mntns_to = -1;
 	if (parse_args(argc, argv, &opts) < 0 || validate(&opts) < 0)
 		return EXIT_USAGE;
+	if (opts.empty_mntns_to >= 0) {
+		if (empty_mount_ns_send(opts.empty_mntns_to) < 0)
+			return EXIT_FAILURE_GENERIC;
+		if ((r = answer("{}\n")) < 0)
+			return report_err((int)-r, "write stdout"), EXIT_FAILURE_GENERIC;
+		return EXIT_OK;
+	}
 	status = configure(&opts);
 	if (status != EXIT_OK)
 		return status;

@@ -40,9 +40,19 @@ void pin_undo_all(struct pin_undo *u);
 int sysctl_parse(const char *arg, struct sysctl *out);
 int sysctl_write(const struct sysctl *s);
 
-/* pid-init.c */
-int pid_init_start(int *sync_fd, const struct rt_args *args);
+/* pid-init.c: mntns is the mount namespace the init joins (an fd), or -1 for one of its own. */
+int pid_init_start(int *sync_fd, const struct rt_args *args, int mntns);
 int pid_init_ready(int sync_fd);
 int proc_start_time(int pid, uint64_t *out);
+
+/* init-confine.c */
+/* 0 when fd is a mount namespace, else -1 after reporting. */
+int mntns_check(int fd);
+/* --empty-mount-ns: makes a mount namespace holding only an empty read-only tmpfs and sends an
+ * fd of it over the unix socket sock. 0, or -1 after reporting. */
+int empty_mount_ns_send(int sock);
+/* In the pod's init: joins mntns (or makes such a namespace of its own when it is -1), then drops
+ * every capability and becomes 65535, non-dumpable. 0, or -1 after reporting. */
+int pid_init_confine(int mntns);
 
 #endif

@@ -8,6 +8,7 @@ import { hasErrno, internal, SkiffError, toSkiffError } from '../core/errors.js'
 import type { HelperRunner } from '../runtime/helper-exec.js';
 import { SyscallError } from '../sys/errno.js';
 import { MNT_DETACH, UMOUNT_NOFOLLOW, umount2 } from '../sys/mount-calls.js';
+import { INIT_MOUNT_NS_FD } from './init-mount-ns.js';
 import { killInit } from './pid-init.js';
 import { normalizeSysctlName, validatePodSysctls } from './sysctls.js';
 
@@ -23,6 +24,11 @@ export interface PinOptions {
   readonly hostname?: string;
   /** Keys with '.' or '/' separators; only namespaced sysctls (see sysctls.ts). */
   readonly sysctls: Readonly<Record<string, string>>;
+  /**
+   * With `pid`: an fd of the empty mount namespace the init joins (init-mount-ns.ts); without it
+   * the init makes such a namespace of its own, which costs more.
+   */
+  readonly initMountNs?: number;
 }
 
 /** What a pod record keeps to enter and later remove its namespaces. Paths are bind-mounted ns files. */
@@ -69,6 +75,7 @@ export function pinHelperArgs(opts: PinOptions): string[] {
     args.push('--sysctl', `${normalizeSysctlName(key)}=${value}`);
   }
   if (opts.pid) args.push('--pid-init');
+  if (opts.pid && opts.initMountNs !== undefined) args.push('--init-mount-ns', String(INIT_MOUNT_NS_FD));
   return args;
 }
 
@@ -90,7 +97,8 @@ export async function pinPodNamespaces(
   // The helper runs about a millisecond. Killing it midway could orphan a pin or the pid init that
   // nobody would know of, so it always runs to the end; the caller's signal is honoured after.
   const uninterrupted: OpContext = { log: ctx.log, signal: new AbortController().signal, deadline: ctx.deadline };
-  const { stdout } = await helpers.run(uninterrupted, 'pinns', pinHelperArgs(opts));
+  const inherit = opts.pid && opts.initMountNs !== undefined ? [{ fd: opts.initMountNs, as: INIT_MOUNT_NS_FD }] : undefined;
+  const { stdout } = await helpers.run(uninterrupted, 'pinns', pinHelperArgs(opts), inherit ? { inherit } : {});
   const paths: PinnedNamespaces = {
     dir: opts.dir,
     ...(opts.net && { net: join(opts.dir, 'net') }),

@@ -4,7 +4,7 @@ import { constants } from 'node:os';
 import type { OpContext } from '../core/context.js';
 import { SkiffError } from '../core/errors.js';
 import type { ExecRequest, ExecResult, ExecSessionRequest, StartRequest, Started } from './executor.js';
-import type { HelperRunner } from './helper-exec.js';
+import type { HelperProgram, HelperRunner } from './helper-exec.js';
 import { startMonitor } from './monitor.js';
 import { MonitoredExecutor } from './monitored-executor.js';
 import { runProcess } from './process.js';
@@ -20,33 +20,37 @@ export class BuiltinExecutor extends MonitoredExecutor {
     return files.flatMap((f) => ['--cgroup-procs', f]);
   }
 
-  start(ctx: OpContext, req: StartRequest): Promise<Started> {
-    const init = this.helpers.program('init');
-    return startMonitor(ctx, this.helpers, {
-      id: req.id,
-      exitFile: req.exitFile,
-      logPath: req.logPath,
-      stdin: req.stdin,
-      tty: req.tty,
-      // The monitor answers once the container's program runs (not while skiff-init still sets
-      // it up), with its real pid; an ExecSync right after StartContainer then finds it ready.
-      execSync: true,
-      ...(req.oomCgroup ? { oomCgroup: req.oomCgroup } : {}),
-      ...(req.attachSocket ? { attachSocket: req.attachSocket } : {}),
-      executor: [init.argv0, 'run', '--bundle', req.bundleDir, ...this.cgroupArgs(req.cgroupProcs)],
-      // The monitor starts skiff-init from the daemon's sealed copy, never from the host's file.
-      ...(init.fd !== undefined ? { executorFd: init.fd } : {}),
-    });
+  async start(ctx: OpContext, req: StartRequest): Promise<Started> {
+    const init = this.helpers.open('init');
+    try {
+      return await startMonitor(ctx, this.helpers, {
+        id: req.id,
+        exitFile: req.exitFile,
+        logPath: req.logPath,
+        stdin: req.stdin,
+        tty: req.tty,
+        // The monitor answers once the container's program runs (not while skiff-init still sets
+        // it up), with its real pid; an ExecSync right after StartContainer then finds it ready.
+        execSync: true,
+        ...(req.oomCgroup ? { oomCgroup: req.oomCgroup } : {}),
+        ...(req.attachSocket ? { attachSocket: req.attachSocket } : {}),
+        executor: [init.argv0, 'run', '--bundle', req.bundleDir, ...this.cgroupArgs(req.cgroupProcs)],
+        // The monitor starts skiff-init from a sealed copy made for this start, never from the host's file.
+        ...(init.fd !== undefined ? { executorFd: init.fd } : {}),
+      });
+    } finally {
+      init.close();
+    }
   }
 
-  protected override execImage(): number | undefined {
-    return this.helpers.program('init').fd;
+  protected override execImage(): HelperProgram {
+    return this.helpers.open('init');
   }
 
   /** skiff-init enters the container; with a terminal on stdin the command gets it as its own. */
   protected execArgv(req: ExecSessionRequest['target']): string[] {
     return [
-      this.helpers.program('init').argv0,
+      this.helpers.argv0('init'),
       'exec',
       '--pid',
       String(req.pid),
@@ -70,15 +74,21 @@ export class BuiltinExecutor extends MonitoredExecutor {
   }
 
   async exec(ctx: OpContext, req: ExecRequest): Promise<ExecResult> {
-    const r = await runProcess(ctx, this.execArgv(req), {
-      executable: this.helpers.program('init').file,
-      ...(req.timeoutMs > 0 ? { timeoutMs: req.timeoutMs } : {}),
-      maxOutputBytes: req.maxOutputBytes,
-      maxTotalOutputBytes: req.maxOutputBytes,
-      drainMs: req.drainMs,
-      // skiff-init then kills the command and all it started, in whatever session (README).
-      endSignal: 'SIGTERM',
-    });
+    const init = this.helpers.open('init');
+    let r;
+    try {
+      r = await runProcess(ctx, this.execArgv(req), {
+        executable: init.file,
+        ...(req.timeoutMs > 0 ? { timeoutMs: req.timeoutMs } : {}),
+        maxOutputBytes: req.maxOutputBytes,
+        maxTotalOutputBytes: req.maxOutputBytes,
+        drainMs: req.drainMs,
+        // skiff-init then kills the command and all it started, in whatever session (README).
+        endSignal: 'SIGTERM',
+      });
+    } finally {
+      init.close();
+    }
     const stderr = r.stderr.toString('utf8');
     // skiff-init failed before exec (no such command, container gone): an error, not an exit code.
     if (r.code !== 0 && stderr.startsWith(INIT_ERROR)) {

@@ -2,15 +2,17 @@
 // failures as "[skiff-<name>:e] …" lines on stderr; those lines become the error message the
 // caller (and in the end kubelet) sees, instead of a bare exit status.
 //
-// The daemon runs every helper from a sealed in-memory copy (helper-images.ts), never from the
-// file on disk: a helper that enters a container is visible there, and a container that opened its
-// /proc/<pid>/exe could otherwise write the host's binary once it exits (runc CVE-2019-5736).
+// The daemon runs every helper from a sealed in-memory copy of its own (helper-images.ts), never
+// from the file on disk: a helper that enters a container is visible there, and a container that
+// opened its /proc/<pid>/exe could otherwise write the host's binary once it exits (runc
+// CVE-2019-5736), or hold a copy every later start needs open for writing (ETXTBSY).
 import { runCaptured } from './fast-spawn.js';
+import { closeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { hasErrno, internal, SkiffError, unavailable, type ErrorKind } from '../core/errors.js';
 import type { OpContext } from '../core/context.js';
-import { sealHelpers } from './helper-images.js';
+import { HelperImages } from './helper-images.js';
 
 /** Where `make -C native-helpers` puts the binaries, relative to this file in dist/src/runtime/. */
 export const DEFAULT_HELPER_DIR = fileURLToPath(new URL('../../../native-helpers/build', import.meta.url));
@@ -18,7 +20,7 @@ export const DEFAULT_HELPER_DIR = fileURLToPath(new URL('../../../native-helpers
 /** The helpers the daemon runs. */
 export const HELPER_NAMES = ['hostinfo', 'pinns', 'monitor', 'init'] as const;
 
-/** How to start one helper. */
+/** How to start one helper, once. */
 export interface HelperProgram {
   /** What to execute: the sealed copy as /proc/self/fd/N, or the file itself. */
   readonly file: string;
@@ -26,12 +28,19 @@ export interface HelperProgram {
   readonly argv0: string;
   /** The sealed copy's fd, for a process that starts the helper itself (skiff-monitor's --executor-fd). */
   readonly fd?: number;
+  /** Lets go of the copy: once the helper has started (it keeps its own reference) or failed to. */
+  close(): void;
 }
 
 export interface HelperResult {
   readonly stdout: string;
   /** stderr lines that are not error reports (warnings, "[skiff-x:w] …"). */
   readonly warnings: string[];
+}
+
+export interface HelperRunOptions {
+  /** Our fds the helper gets as its fd `as` (3 and up). */
+  readonly inherit?: readonly { readonly fd: number; readonly as: number }[];
 }
 
 const EXIT_USAGE = 2;
@@ -46,39 +55,58 @@ export class HelperRunner {
    */
   constructor(
     readonly dir: string = DEFAULT_HELPER_DIR,
-    /** name → fd of its sealed copy; when given, no helper ever runs from `dir`. */
-    private readonly images?: ReadonlyMap<string, number>,
+    /** The helpers' bytes; when given, no helper ever runs from `dir`. */
+    private readonly images?: HelperImages,
   ) {}
 
   /**
-   * Copies each helper into a sealed memfd now, once, and runs every later start from that copy.
-   * Unavailable when a helper is missing; the copies live as long as the daemon (and each process
-   * started from one keeps its copy alive).
+   * Reads each helper now, once; every later start runs a sealed copy of those bytes made for it
+   * alone. Unavailable when a helper is missing.
    */
   static sealed(dir: string = DEFAULT_HELPER_DIR, names: readonly string[] = HELPER_NAMES): HelperRunner {
-    return new HelperRunner(dir, sealHelpers(dir, names));
+    return new HelperRunner(dir, HelperImages.load(dir, names));
   }
 
-  program(name: string): HelperProgram {
+  /** The name a start of this helper shows as argv[0] (see HelperProgram.argv0). */
+  argv0(name: string): string {
+    return this.images ? `skiff-${name}` : join(this.dir, `skiff-${name}`);
+  }
+
+  /**
+   * A program for one start of the helper: with sealed images a new sealed copy, which the
+   * caller closes once the helper has started (or failed to); else the file on disk.
+   */
+  open(name: string): HelperProgram {
     if (!this.images) {
       const path = join(this.dir, `skiff-${name}`);
-      return { file: path, argv0: path };
+      return { file: path, argv0: path, close: () => {} };
     }
-    const fd = this.images.get(name);
-    if (fd === undefined) throw internal(`helper skiff-${name} was not sealed at start-up`);
-    return { file: `/proc/self/fd/${fd}`, argv0: `skiff-${name}`, fd };
+    if (!this.images.has(name)) throw internal(`helper skiff-${name} was not sealed at start-up`);
+    const fd = this.images.copy(name);
+    let open = true;
+    const close = () => {
+      if (open) closeSync(fd);
+      open = false;
+    };
+    return { file: `/proc/self/fd/${fd}`, argv0: `skiff-${name}`, fd, close };
   }
 
   /** Helpers read no input: stdin is /dev/null. Spawned with posix_spawn (see fast-spawn.ts). */
-  async run(ctx: OpContext, name: string, args: readonly string[]): Promise<HelperResult> {
-    const { file, argv0: bin } = this.program(name);
+  async run(ctx: OpContext, name: string, args: readonly string[], opts: HelperRunOptions = {}): Promise<HelperResult> {
+    const program = this.open(name);
+    const bin = program.argv0;
     let r;
     try {
-      r = await runCaptured(ctx, file, args, [`PATH=${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`], { argv0: bin });
+      r = await runCaptured(ctx, program.file, args, [`PATH=${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`], {
+        argv0: bin,
+        ...(opts.inherit ? { inherit: opts.inherit } : {}),
+      });
     } catch (e) {
       if (hasErrno(e, 'ENOENT')) throw unavailable(`helper ${bin} is missing: run "npm run build"`, e);
       if (e instanceof SkiffError) throw e;
       throw internal(`starting ${bin}: ${(e as Error).message}`, e);
+    } finally {
+      program.close();
     }
     const lines = r.stderr.toString('utf8').split('\n').filter(Boolean);
     const errors = lines.filter((l) => l.startsWith(`[skiff-${name}:e] `)).map((l) => l.slice(name.length + 11));

@@ -36,8 +36,9 @@ export interface MonitorOptions {
   /** The executor's argv, e.g. [skiff-init, 'run', '--bundle', dir]. */
   readonly executor: readonly string[];
   /**
-   * A sealed copy of the executor (HelperProgram.fd): the monitor execs that, and executor[0]
-   * only names it. Without it executor[0] is a path, or a name looked up in PATH.
+   * A sealed copy of the executor (HelperProgram.fd), made for this start alone: the monitor
+   * execs that, and executor[0] only names it. Without it executor[0] is a path, or a name
+   * looked up in PATH.
    */
   readonly executorFd?: number;
 }
@@ -164,7 +165,8 @@ function failWith(e: SkiffError): never {
  * the launcher; the monitor then kills the container, since nobody learnt its pid.
  */
 export async function startMonitor(ctx: OpContext, helpers: HelperRunner, opts: MonitorOptions): Promise<MonitorStarted> {
-  const { file, argv0: bin } = helpers.program('monitor');
+  const program = helpers.open('monitor');
+  const { file, argv0: bin } = program;
   const inherit = [
     ...(opts.attachFd !== undefined ? [{ fd: opts.attachFd, as: ATTACH_FD }] : []),
     ...(opts.executorFd !== undefined ? [{ fd: opts.executorFd, as: EXECUTOR_FD }] : []),
@@ -180,6 +182,8 @@ export async function startMonitor(ctx: OpContext, helpers: HelperRunner, opts: 
   } catch (e) {
     if (hasErrno(e, 'ENOENT')) throw unavailable(`helper ${bin} is missing: run "npm run build"`, e);
     throw toSkiffError(e, `starting container ${opts.id}`);
+  } finally {
+    program.close();
   }
   const stderr = r.stderr.toString('utf8');
   for (const line of stderr.split('\n')) {

@@ -16,7 +16,7 @@ import type {
   StartRequest,
   Started,
 } from './executor.js';
-import type { HelperRunner } from './helper-exec.js';
+import type { HelperProgram, HelperRunner } from './helper-exec.js';
 import { readExitFile, reopenLog, startMonitor, watchExits } from './monitor.js';
 
 export abstract class MonitoredExecutor implements ContainerExecutor {
@@ -26,8 +26,11 @@ export abstract class MonitoredExecutor implements ContainerExecutor {
   abstract exec(ctx: OpContext, req: ExecRequest): Promise<ExecResult>;
   /** The argv that runs the command inside the running container. */
   protected abstract execArgv(req: ExecSessionRequest['target'], tty: boolean): string[];
-  /** A sealed image the monitor execs instead of looking execArgv's argv[0] up (MonitorOptions.executorFd). */
-  protected execImage(): number | undefined {
+  /**
+   * A sealed image, made for one session, that the monitor execs instead of looking execArgv's
+   * argv[0] up (MonitorOptions.executorFd); closed once the monitor has started.
+   */
+  protected execImage(): HelperProgram | undefined {
     return undefined;
   }
 
@@ -38,10 +41,11 @@ export abstract class MonitoredExecutor implements ContainerExecutor {
    */
   async execSession(ctx: OpContext, req: ExecSessionRequest): Promise<ExecSession> {
     const argv = this.execArgv(req.target, req.tty);
-    const image = this.execImage();
     const [ours, theirs] = socketPair();
+    let image: HelperProgram | undefined;
     let started;
     try {
+      image = this.execImage();
       started = await startMonitor(ctx, this.helpers, {
         id: req.sessionId,
         exitFile: req.exitFile,
@@ -50,13 +54,14 @@ export abstract class MonitoredExecutor implements ContainerExecutor {
         tty: req.tty,
         attachFd: theirs,
         executor: argv,
-        ...(image !== undefined ? { executorFd: image } : {}),
+        ...(image?.fd !== undefined ? { executorFd: image.fd } : {}),
       });
     } catch (e) {
       closeSync(ours);
       throw e;
     } finally {
       closeSync(theirs);
+      image?.close();
     }
     const io = AttachConnection.fromFd(ours);
     // Once the monitor let go of us the process has exited: its pid may be reused, never killed.

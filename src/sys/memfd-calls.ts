@@ -2,9 +2,10 @@
 // remove. A container that gets hold of such a file (through /proc/<pid>/exe of a helper it can
 // see) can read it but never change it: writes, truncation and growth fail with EPERM, and so
 // does adding or removing seals.
-import { closeSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, readFileSync, writeSync } from 'node:fs';
 import koffi from 'koffi';
 import { check, fn } from './libc.js';
+import { SkiffError } from '../core/errors.js';
 import { SyscallError } from './errno.js';
 
 const MFD_CLOEXEC = 0x1;
@@ -20,17 +21,37 @@ export const F_SEAL_GROW = 0x4;
 export const F_SEAL_WRITE = 0x8;
 /** Linux 6.3+: the mode's exec bits cannot change (a holder could otherwise chmod it 000). */
 export const F_SEAL_EXEC = 0x20;
+const EACCES = 13;
 const EINVAL = 22;
 
 /** What a sealed copy always carries. */
 export const SEALED = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
 
+/** vm.memfd_noexec of our pid namespace, or undefined where the kernel has no such sysctl. */
+function memfdNoexec(): string | undefined {
+  try {
+    return readFileSync('/proc/sys/vm/memfd_noexec', 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
 function memfdCreate(name: string): number {
   const create = fn('int memfd_create(const char *name, unsigned int flags)', 'memfd_create');
   const flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
   const fd = create(name, flags | MFD_EXEC) as number;
+  const errno = fd === -1 ? koffi.errno() : 0;
   // Kernels before 6.3 do not know MFD_EXEC; their memfds are executable anyway.
-  if (fd === -1 && koffi.errno() === EINVAL) return check('memfd_create', create(name, flags) as number, name);
+  if (errno === EINVAL) return check('memfd_create', create(name, flags) as number, name);
+  // vm.memfd_noexec=2 refuses every executable memfd, and it cannot be lowered in this pid
+  // namespace: say so, rather than a bare EACCES.
+  if (errno === EACCES && memfdNoexec() === '2') {
+    throw new SkiffError(
+      'FailedPrecondition',
+      `memfd_create ${name} (MFD_EXEC): EACCES: vm.memfd_noexec is 2, which forbids executable memfds; ` +
+        'Skiff runs every helper from a sealed executable memfd and needs vm.memfd_noexec 0 or 1',
+    );
+  }
   return check('memfd_create', fd, name);
 }
 
@@ -40,7 +61,7 @@ function fcntlInt(fd: number, cmd: number, arg: number): number {
 }
 
 /**
- * A close-on-exec memfd named `name` holding `content`, sealed against every change
+ * A close-on-exec memfd named `name` holding `content`, mode 0555, sealed against every change
  * (SEALED, plus F_SEAL_EXEC where the kernel has it). Its fd is at least `minFd`, so that it
  * never lands on a number a spawn hands a child (3, 4) and gets overwritten there.
  */
@@ -53,6 +74,9 @@ export function sealedCopy(name: string, content: Buffer, minFd = 0): number {
       closeSync(first);
     }
     for (let off = 0; off < content.length; ) off += writeSync(fd, content, off);
+    // A memfd is born 0777: a holder of any uid could open it for writing. The seals refuse the
+    // writes, not the open, and an open writer makes every execve of it fail (ETXTBSY).
+    fchmodSync(fd, 0o555);
     if (fcntlInt(fd, F_ADD_SEALS, SEALED | F_SEAL_EXEC) === -1) {
       if (koffi.errno() !== EINVAL) throw new SyscallError('fcntl', koffi.errno(), `F_ADD_SEALS ${name}`);
       check('fcntl', fcntlInt(fd, F_ADD_SEALS, SEALED), `F_ADD_SEALS ${name}`);

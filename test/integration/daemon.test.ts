@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { execFileSync, spawn } from 'node:child_process';
 import { uniqueNetwork } from '../support/host-state.js';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import {
@@ -15,6 +15,7 @@ import {
 import { expectCode } from '../support/grpc.js';
 import { call, runSkiffd, TestDaemon } from '../support/daemon.js';
 
+const O_CLOEXEC = 0o2000000;
 
 describe('skiffd over its CRI socket', function () {
   let d: TestDaemon;
@@ -141,6 +142,21 @@ describe('skiffd start-up and shutdown', function () {
     );
     await d.start();
     expect(await d.stop('SIGINT'), d.log).to.equal(0);
+  });
+
+  it('marks the fds it inherited close-on-exec before any helper runs', async function () {
+    await d.start([], { inheritedFd: 251 });
+    const flags = /^flags:\s+([0-7]+)$/m.exec(await readFile(`/proc/${d.proc?.pid}/fdinfo/251`, 'utf8'))?.[1] ?? '0';
+    expect(parseInt(flags, 8) & O_CLOEXEC, `fd 251 flags ${flags}`).to.equal(O_CLOEXEC);
+  });
+
+  // vm.memfd_noexec is per pid namespace: set to 2 in one of the daemon's own, the host keeps its value.
+  it('refuses to start where executable memfds are forbidden (vm.memfd_noexec=2), naming the sysctl', async function () {
+    const setNoexec = ['unshare', '--pid', '--fork', '--', '/bin/sh', '-c', 'echo 2 > /proc/sys/vm/memfd_noexec && exec "$@"', 'sh'];
+    const r = await runSkiffd(d.args(), 20_000, setNoexec);
+    expect(r.code, r.stderr).to.equal(1);
+    expect(r.stderr.trim().split('\n')).to.have.length(1);
+    expect(r.stderr).to.match(/vm\.memfd_noexec is 2, which forbids executable memfds/);
   });
 
   it('refuses a file at the socket path that is not a socket', async function () {

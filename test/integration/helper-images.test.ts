@@ -5,138 +5,23 @@
 // through the handles once they are free. It runs with CAP_SYS_PTRACE, so a non-dumpable helper
 // does not stop it from taking the handle: what it holds must be a copy it cannot write. Without
 // the capability the pod's init does not even give it the handle.
+// The later tests go around the images: the pod init's root and working directory (the host's),
+// an exec whose working directory leads there, and a writer held open on an image (ETXTBSY).
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ContainerConfig, ContainerState, PodSandboxConfig, type ContainerStatusResponse, type DeepPartial, type ExecSyncResponse } from '../../src/generated/runtime/v1/api.js';
+import { ContainerConfig, ContainerState, NamespaceMode, PodSandboxConfig, type ContainerStatusResponse, type DeepPartial, type ExecSyncResponse } from '../../src/generated/runtime/v1/api.js';
 import { DEFAULT_HELPER_DIR } from '../../src/runtime/helper-exec.js';
 import { call, TestDaemon } from '../support/daemon.js';
 import { imageSpec } from '../support/grpc.js';
 import { buildImage, busyboxLayer, pushImage, ROOT_CONFIG, tarLayer } from '../support/image-builder.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { GRAB_C, STEAL_C } from '../support/helper-attacks.js';
 
-/**
- * grab SECONDS: polls /proc; for each new process whose comm or exe names a Skiff helper prints
- * "seen pid= comm= exe= cmdline=", then "handle pid= exe=" when /proc/<pid>/exe opened on a
- * helper's image (one handle per file) or "denied pid= errno=" when it did not open; keeps
- * reopening each handle for writing (O_APPEND: the binary would still run) until that is no
- * longer ETXTBSY, then prints "write exe= ok" or "write exe= errno=N".
- */
-const GRAB_C = `
-#define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
-#define MAX_HANDLES 32
-struct handle { int fd; dev_t dev; ino_t ino; char link[256]; int done; };
-static struct handle handles[MAX_HANDLES];
-static int nhandles;
-static unsigned char seen[4194304 / 8 + 1];
-static size_t slurp(const char *path, char *buf, size_t cap) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  ssize_t n;
-  if (fd < 0) return 0;
-  n = read(fd, buf, cap - 1);
-  close(fd);
-  if (n < 0) n = 0;
-  buf[n] = 0;
-  return (size_t)n;
-}
-static void look(int pid) {
-  char path[64], comm[64], link[256] = "", cmd[4096];
-  size_t n;
-  int fd, err;
-  struct stat st;
-  snprintf(path, sizeof path, "/proc/%d/comm", pid);
-  slurp(path, comm, sizeof comm);
-  comm[strcspn(comm, "\\n")] = 0;
-  snprintf(path, sizeof path, "/proc/%d/exe", pid);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  err = errno;
-  if (fd >= 0) {
-    char self[64];
-    ssize_t l;
-    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
-    l = readlink(self, link, sizeof link - 1);
-    link[l > 0 ? l : 0] = 0;
-  }
-  if (strncmp(comm, "skiff-", 6) && !strstr(link, "skiff-")) {
-    if (fd >= 0) close(fd);
-    return;
-  }
-  snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
-  n = slurp(path, cmd, sizeof cmd);
-  for (size_t i = 0; i < n; i++) if (!cmd[i]) cmd[i] = ' ';
-  printf("seen pid=%d comm=%s exe=%s cmdline=%s\\n", pid, comm, fd >= 0 ? link : "-", cmd);
-  if (fd < 0) {
-    printf("denied pid=%d errno=%d\\n", pid, err);
-    return;
-  }
-  /* Only a helper's own image: the process may have exec'd its command since comm was read. */
-  if (!strstr(link, "skiff-") || fstat(fd, &st) < 0 || nhandles == MAX_HANDLES) { close(fd); return; }
-  for (int i = 0; i < nhandles; i++)
-    if (handles[i].dev == st.st_dev && handles[i].ino == st.st_ino) { close(fd); return; }
-  handles[nhandles] = (struct handle){ fd, st.st_dev, st.st_ino, "", 0 };
-  strcpy(handles[nhandles].link, link);
-  nhandles++;
-  printf("handle pid=%d exe=%s\\n", pid, link);
-}
-static void try_writes(void) {
-  static const char mark[] = "\\nskiff-grab-was-here\\n";
-  for (int i = 0; i < nhandles; i++) {
-    struct handle *h = &handles[i];
-    char self[64];
-    int w;
-    if (h->done) continue;
-    snprintf(self, sizeof self, "/proc/self/fd/%d", h->fd);
-    w = open(self, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (w < 0 && errno == ETXTBSY) continue;
-    if (w < 0) printf("write exe=%s errno=%d\\n", h->link, errno);
-    else if (write(w, mark, sizeof mark - 1) < 0) printf("write exe=%s errno=%d\\n", h->link, errno);
-    else printf("write exe=%s ok\\n", h->link);
-    if (w >= 0) close(w);
-    h->done = 1;
-  }
-}
-int main(int argc, char **argv) {
-  int self = getpid(), procfd;
-  time_t end = time(NULL) + (argc > 1 ? atoi(argv[1]) : 60);
-  static char buf[65536];
-  setvbuf(stdout, NULL, _IOLBF, 0);
-  procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (procfd < 0) { perror("open /proc"); return 1; }
-  printf("ready pid=%d\\n", self);
-  while (time(NULL) < end) {
-    long n;
-    lseek(procfd, 0, SEEK_SET);
-    while ((n = syscall(SYS_getdents64, procfd, buf, sizeof buf)) > 0) {
-      for (long off = 0; off < n;) {
-        unsigned short reclen = *(unsigned short *)(buf + off + 16);
-        const char *name = buf + off + 19;
-        char *e;
-        long pid = strtol(name, &e, 10);
-        off += reclen;
-        if (*e || pid <= 0 || pid > 4194304 || pid == self || (seen[pid / 8] & (1 << (pid % 8)))) continue;
-        seen[pid / 8] |= 1 << (pid % 8);
-        look((int)pid);
-      }
-    }
-    try_writes();
-  }
-  printf("done\\n");
-  return 0;
-}
-`;
 const EPERM = 1;
 const HELPERS = ['skiff-init', 'skiff-monitor', 'skiff-pinns', 'skiff-hostinfo'];
 
@@ -183,8 +68,10 @@ describe('helper images: no host helper binary is reachable from a container', f
   before(async function () {
     for (const h of HELPERS) original.set(h, readFileSync(join(DEFAULT_HELPER_DIR, h)));
     buildDir = mkdtempSync(join(tmpdir(), 'skiff-grab-'));
-    writeFileSync(join(buildDir, 'grab.c'), GRAB_C);
-    execFileSync('gcc', ['-static', '-O2', '-o', join(buildDir, 'grab'), join(buildDir, 'grab.c')], { stdio: 'pipe' });
+    for (const [name, source] of [['grab', GRAB_C], ['steal', STEAL_C]] as const) {
+      writeFileSync(join(buildDir, `${name}.c`), source);
+      execFileSync('gcc', ['-static', '-O2', '-o', join(buildDir, name), join(buildDir, `${name}.c`)], { stdio: 'pipe' });
+    }
     reg = await startRegistry();
     const layers = await Promise.all([
       busyboxLayer({ gzip: true }),
@@ -192,6 +79,7 @@ describe('helper images: no host helper binary is reachable from a container', f
         [
           { path: 'usr/local/bin', type: 'dir' },
           { path: 'usr/local/bin/grab', type: 'file', content: readFileSync(join(buildDir, 'grab')), mode: 0o755 },
+          { path: 'usr/local/bin/steal', type: 'file', content: readFileSync(join(buildDir, 'steal')), mode: 0o755 },
         ],
         { gzip: true },
       ),
@@ -273,4 +161,153 @@ describe('helper images: no host helper binary is reachable from a container', f
     expect((await exec(id, ['/bin/cat', '/proc/1/comm'])).stdout.toString()).to.equal('skiff-pod-init\n');
     await call(d.runtime, 'stopContainer', { containerId: id, timeout: 0n });
   });
+
+  // The pod's init is pid 1 of every shared-PID pod. Its root and working directory are the host's
+  // "/" and it holds every capability, so the non-dumpable flag is all that stands between a
+  // container and /proc/1/root; a holder of CAP_SYS_PTRACE passes it (as the attacker above does).
+  it("gives a container with CAP_SYS_PTRACE no way to the host's files through the pod init's /proc/1/root or /proc/1/cwd", async function () {
+    const secret = `host-only-${process.pid}-1`;
+    const marker = join(buildDir, 'marker-ptrace');
+    writeFileSync(marker, secret);
+    const { id } = await create({
+      command: ['/bin/sleep', '600'],
+      linux: { securityContext: { capabilities: { addCapabilities: ['SYS_PTRACE'] } } },
+    });
+    try {
+      const r = await exec(id, ['/bin/sh', '-c', `cat /proc/1/root${marker} /proc/1/cwd${marker}; echo written > /proc/1/root${marker}.w`]);
+      expect(r.stdout.toString(), r.stderr.toString()).to.not.include(secret);
+      expect(existsSync(`${marker}.w`)).to.equal(false);
+    } finally {
+      await call(d.runtime, 'stopContainer', { containerId: id, timeout: 0n });
+    }
+  });
+
+  it("shows a shared-PID pod none of the node's mounts in /proc/1/mountinfo", async function () {
+    const { id } = await create({ command: ['/bin/sleep', '600'] });
+    try {
+      const r = await exec(id, ['/bin/cat', '/proc/1/mountinfo']);
+      const text = r.stdout.toString();
+      expect(r.exitCode, r.stderr.toString()).to.equal(0);
+      // One line: the empty read-only tmpfs that is the init's root.
+      expect(text.trim().split('\n'), text).to.have.length(1);
+      expect(text).to.match(/ \/ \/ ro,[^ ]* - tmpfs /);
+      for (const host of [d.root, d.state, '/sys/fs/cgroup', ' /proc ', ' /dev ']) expect(text).to.not.include(host);
+    } finally {
+      await call(d.runtime, 'stopContainer', { containerId: id, timeout: 0n });
+    }
+  });
+
+  it("puts every pod's init in the daemon's one empty mount namespace, not the node's", async function () {
+    const initOf = async (podSandboxId: string) => {
+      const s = await call<object, { info: Record<string, string> }>(d.runtime, 'podSandboxStatus', { podSandboxId, verbose: true });
+      return (JSON.parse(s.info.info ?? '{}') as { pid: number }).pid;
+    };
+    const other = PodSandboxConfig.fromPartial({
+      metadata: { name: 'grab-pod-2', namespace: 'default', uid: `uid-grab-2-${process.pid}`, attempt: 0 },
+      logDirectory: logDir,
+    });
+    const second = (await call<object, { podSandboxId: string }>(d.runtime, 'runPodSandbox', { config: other, runtimeHandler: '' })).podSandboxId;
+    try {
+      const [a, b] = [await initOf(podId), await initOf(second)];
+      expect(a).to.be.greaterThan(1);
+      expect(b).to.be.greaterThan(1);
+      const ns = readlinkSync(`/proc/${a}/ns/mnt`);
+      expect(ns).to.not.equal(readlinkSync('/proc/self/ns/mnt'));
+      expect(readlinkSync(`/proc/${b}/ns/mnt`)).to.equal(ns);
+      expect(readdirSync(`/proc/${a}/root`)).to.deep.equal([]);
+    } finally {
+      await call(d.runtime, 'stopPodSandbox', { podSandboxId: second }, 30_000).catch(() => undefined);
+      await call(d.runtime, 'removePodSandbox', { podSandboxId: second }, 30_000).catch(() => undefined);
+    }
+  });
+
+  // runc refuses this since CVE-2024-21626 ("current working directory is outside of container mount
+  // namespace root"): skiff-init follows the working directory as a path, magic links included,
+  // while it still holds every capability, so /proc/1/root of the pod's init takes it to the host.
+  it("runs an exec inside the container when the container made its working directory a symlink to /proc/1/root", async function () {
+    const secret = `host-only-${process.pid}-2`;
+    const marker = join(buildDir, 'marker-cwd');
+    writeFileSync(marker, secret);
+    // No capability beyond the defaults; the exec is what kubelet's exec probe would run.
+    const { id, name } = await create({
+      command: ['/bin/sh', '-c', 'cd / && rmdir /w && ln -s /proc/1/root /w && echo swapped && exec sleep 600'],
+      workingDir: '/w',
+    });
+    try {
+      for (let i = 0; i < 100 && !logOf(name).includes('swapped'); i++) await sleep(20);
+      const r = await exec(id, ['/bin/sh', '-c', `cat .${marker}; echo written > .${marker}.w`]).catch((e: unknown) => e);
+      const out = r instanceof Error ? r.message : `${(r as ExecSyncResponse).stdout.toString()} ${(r as ExecSyncResponse).stderr.toString()}`;
+      expect(out).to.not.include(secret);
+      expect(existsSync(`${marker}.w`), out).to.equal(false);
+    } finally {
+      await call(d.runtime, 'stopContainer', { containerId: id, timeout: 0n });
+    }
+  });
+
+  // The same without the pod's init: in a pod that shares the node's pid namespace, any host
+  // process's /proc/<pid>/root is the host's "/" (this test's own, here). The container cannot
+  // follow it (ptrace access), but skiff-init, holding every capability, would.
+  it("runs an exec of a host-PID pod inside the container when the container made its working directory a symlink to a host process's root", async function () {
+    const secret = `host-only-${process.pid}-3`;
+    const marker = join(buildDir, 'marker-hostpid');
+    writeFileSync(marker, secret);
+    const hostPidPod = PodSandboxConfig.fromPartial({
+      metadata: { name: 'grab-hostpid', namespace: 'default', uid: `uid-grab-hostpid-${process.pid}`, attempt: 0 },
+      logDirectory: logDir,
+      linux: { securityContext: { namespaceOptions: { pid: NamespaceMode.NODE } } },
+    });
+    const pod = (await call<object, { podSandboxId: string }>(d.runtime, 'runPodSandbox', { config: hostPidPod, runtimeHandler: '' })).podSandboxId;
+    try {
+      const name = `h${++seq}`;
+      const config = ContainerConfig.fromPartial<DeepPartial<ContainerConfig>>({
+        metadata: { name, attempt: 0 },
+        image: { image },
+        logPath: `${name}.log`,
+        command: ['/bin/sh', '-c', `cd / && rmdir /w && ln -s /proc/${process.pid}/root /w && echo swapped && exec sleep 600`],
+        workingDir: '/w',
+        linux: { securityContext: { namespaceOptions: { pid: NamespaceMode.NODE } } },
+      });
+      const { containerId } = await call<object, { containerId: string }>(d.runtime, 'createContainer', { podSandboxId: pod, config, sandboxConfig: hostPidPod });
+      await call(d.runtime, 'startContainer', { containerId });
+      for (let i = 0; i < 100 && !logOf(name).includes('swapped'); i++) await sleep(20);
+      expect(logOf(name)).to.include('swapped');
+      const r = await exec(containerId, ['/bin/sh', '-c', `cat .${marker}; echo written > .${marker}.w`]).catch((e: unknown) => e);
+      const out = r instanceof Error ? r.message : `${(r as ExecSyncResponse).stdout.toString()} ${(r as ExecSyncResponse).stderr.toString()}`;
+      expect(out).to.not.include(secret);
+      expect(existsSync(`${marker}.w`), out).to.equal(false);
+      expect(out).to.match(/working directory \/w: refused/);
+    } finally {
+      await call(d.runtime, 'stopPodSandbox', { podSandboxId: pod }, 30_000).catch(() => undefined);
+      await call(d.runtime, 'removePodSandbox', { podSandboxId: pod }, 30_000).catch(() => undefined);
+    }
+  });
+
+  // Every start and exec on the node ran skiff-init from one sealed memfd. Seals stop writes, not
+  // an open for writing, and while any fd is open for writing the kernel executes the file for
+  // nobody (ETXTBSY). A container gets that fd without any capability: an exec whose command is
+  // /proc/self/exe runs skiff-init's image in the container, dumpable until its main() runs. Root
+  // in the container opens it for writing whatever its mode (CAP_DAC_OVERRIDE), another user
+  // only when the mode lets it.
+  for (const uid of [1000, 0]) {
+    it(`lets no container, not even through /proc/self/exe, keep the node from starting containers and running execs (uid ${uid})`, async function () {
+      const attacker = await create({ command: ['/usr/local/bin/steal', '60'], linux: { securityContext: { runAsUser: { value: uid } } } });
+      const victim = await create({ command: ['/bin/sleep', '600'] });
+      try {
+        for (let i = 0; i < 50 && !logOf(attacker.name).some((l) => l.startsWith('writer')); i++) {
+          // kubelet runs exactly this for an exec probe the pod itself declares.
+          await exec(attacker.id, ['/proc/self/exe']).catch(() => undefined);
+        }
+        const report = `the attacker printed:\n${logOf(attacker.name).join('\n')}`;
+        // Not vacuous: it held an image of skiff-init, and tried to open it for writing.
+        expect(logOf(attacker.name).some((l) => /^stolen .*skiff-init/.test(l)), report).to.equal(true);
+        const r = await exec(victim.id, ['/bin/echo', 'still-works']).catch((e: unknown) => e);
+        expect(r instanceof Error ? r.message : (r as ExecSyncResponse).stdout.toString(), report).to.equal('still-works\n');
+        const started = await create({ command: ['/bin/true'] }).then(() => 'started', (e: unknown) => String(e));
+        expect(started, report).to.equal('started');
+      } finally {
+        await call(d.runtime, 'stopContainer', { containerId: attacker.id, timeout: 0n }).catch(() => undefined);
+        await call(d.runtime, 'stopContainer', { containerId: victim.id, timeout: 0n }).catch(() => undefined);
+      }
+    });
+  }
 });

@@ -3,13 +3,14 @@
 // every failure leaves nothing behind.
 import { expect } from 'chai';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DEFAULT_HELPER_DIR } from '../../src/runtime/helper-exec.js';
 import { MNT_DETACH, MS_NODEV, MS_NOSUID, mount, umount2 } from '../../src/sys/mount-calls.js';
+import { receiveFd, socketPair } from '../../src/sys/socket-calls.js';
 
 const run = promisify(execFile);
 const bin = join(DEFAULT_HELPER_DIR, 'skiff-pinns');
@@ -220,6 +221,24 @@ describe('skiff-pinns', function () {
       for (const fd of fds) expect(readlinkSync(`/proc/${init.pid}/fd/${fd}`)).to.equal('/dev/null');
     });
 
+    // Every container of a shared-PID pod sees it as pid 1: /proc/1/root, cwd and mountinfo.
+    it('keeps nothing of the host: an empty read-only tmpfs as its only mount, root and cwd; no capability; 65535', function () {
+      expect(readdirSync(`/proc/${init.pid}/root`)).to.deep.equal([]);
+      expect(readlinkSync(`/proc/${init.pid}/cwd`)).to.equal('/');
+      expect(readlinkSync(`/proc/${init.pid}/ns/mnt`)).to.not.equal(readlinkSync('/proc/self/ns/mnt'));
+      const mounts = readFileSync(`/proc/${init.pid}/mountinfo`, 'utf8').trim().split('\n');
+      expect(mounts, mounts.join('\n')).to.have.length(1);
+      expect(mounts[0]).to.match(/ \/ \/ ro,nosuid,nodev,noexec[^ ]* - tmpfs /);
+      const st = procStatus(init.pid);
+      for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) expect(st[set], set).to.equal('0000000000000000');
+      expect(st.Uid?.split(/\s+/)).to.deep.equal(['65535', '65535', '65535', '65535']);
+      expect(st.Gid?.split(/\s+/)).to.deep.equal(['65535', '65535', '65535', '65535']);
+      expect(st.Groups).to.equal('');
+      expect(st.NoNewPrivs).to.equal('1');
+      // Not dumpable: its /proc files stay root's, whatever its uid.
+      expect(statSync(`/proc/${init.pid}/status`).uid).to.equal(0);
+    });
+
     it('lives in the pinned net, ipc and uts namespaces', async function () {
       for (const ns of ['net', 'ipc', 'uts']) {
         const pinned = await nsenter([`--${ns}=${join(dir, ns)}`, 'readlink', `/proc/self/ns/${ns}`]);
@@ -275,6 +294,95 @@ describe('skiff-pinns', function () {
     it('exits on SIGTERM from outside the pod', async function () {
       process.kill(init.pid, 'SIGTERM');
       await until(deadOrZombie(init.pid), 2000, 'the init to exit');
+    });
+  });
+
+  describe('--empty-mount-ns and --init-mount-ns', function () {
+    /** skiff-pinns --empty-mount-ns over a socket pair, as the daemon runs it; the fd it sent. */
+    async function emptyMountNs(): Promise<number> {
+      const [ours, theirs] = socketPair();
+      try {
+        const child = spawn(bin, ['--empty-mount-ns', '3'], { stdio: ['ignore', 'pipe', 'pipe', theirs] });
+        let out = '';
+        child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+        const code = await new Promise((resolve) => child.on('close', resolve));
+        expect(code).to.equal(0);
+        expect(out).to.equal('{}\n');
+        return receiveFd(ours, 64);
+      } finally {
+        closeSync(ours);
+        closeSync(theirs);
+      }
+    }
+
+    it('sends a new mount namespace over the socket it is given, and leaves no mount behind', async function () {
+      const before = readFileSync('/proc/self/mountinfo', 'utf8');
+      const fd = await emptyMountNs();
+      try {
+        const ns = readlinkSync(`/proc/self/fd/${fd}`);
+        expect(ns).to.match(/^mnt:\[\d+\]$/);
+        expect(ns).to.not.equal(readlinkSync('/proc/self/ns/mnt'));
+        // What is in it: an init that joins it shows (the next test).
+      } finally {
+        closeSync(fd);
+      }
+      expect(readFileSync('/proc/self/mountinfo', 'utf8')).to.equal(before);
+    });
+
+    it('puts the pod init in the namespace given, shared by every init given it', async function () {
+      const fd = await emptyMountNs();
+      try {
+        const child = (dir: string) =>
+          new Promise<{ pid: number; startTime: number }>((resolve, reject) => {
+            const c = spawn(bin, ['--dir', dir, '--net', '--pid-init', '--init-mount-ns', '3'], { stdio: ['ignore', 'pipe', 'pipe', fd] });
+            let out = '';
+            let err = '';
+            c.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+            c.stderr?.on('data', (b: Buffer) => (err += b.toString()));
+            c.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as { pid: number; startTime: number }) : reject(new Error(err))));
+          });
+        const a = await child(fresh());
+        inits.push(a);
+        const b = await child(fresh());
+        inits.push(b);
+        const ns = readlinkSync(`/proc/self/fd/${fd}`);
+        expect(readlinkSync(`/proc/${a.pid}/ns/mnt`)).to.equal(ns);
+        expect(readlinkSync(`/proc/${b.pid}/ns/mnt`)).to.equal(ns);
+        expect(readdirSync(`/proc/${a.pid}/root`)).to.deep.equal([]);
+        expect(procStatus(b.pid).CapBnd).to.equal('0000000000000000');
+      } finally {
+        closeSync(fd);
+      }
+    });
+
+    it('refuses an fd that is not a mount namespace, and the options where they do not belong', async function () {
+      const dir = fresh();
+      const netns = openSync('/proc/self/ns/net', 'r');
+      /** skiff-pinns with our netns (not a mount namespace) as its fd 3. */
+      const withFd3 = (args: string[]) =>
+        new Promise<{ code: number | null; stderr: string }>((resolve) => {
+          const c = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe', netns] });
+          let stderr = '';
+          c.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
+          c.on('close', (code) => resolve({ code, stderr }));
+        });
+      try {
+        const cases: [string[], string][] = [
+          [['--dir', dir, '--net', '--pid-init', '--init-mount-ns', '3'], 'fd 3: not a mount namespace'],
+          [['--dir', dir, '--net', '--init-mount-ns', '3'], '--init-mount-ns needs --pid-init'],
+          [['--dir', dir, '--net', '--pid-init', '--init-mount-ns', '2'], '--init-mount-ns 2: not an fd number from 3 to 1023'],
+          [['--dir', dir, '--net', '--pid-init', '--init-mount-ns', '900'], '--init-mount-ns 900: not an open fd'],
+          [['--empty-mount-ns', '3', '--dir', dir, '--net'], '--empty-mount-ns takes no other option'],
+        ];
+        for (const [args, message] of cases) {
+          const r = await withFd3(args);
+          expect(r.code, args.join(' ')).to.equal(2);
+          expect(r.stderr, args.join(' ')).to.equal(`[skiff-pinns:e] ${message}\n`);
+        }
+      } finally {
+        closeSync(netns);
+      }
+      expect(existsSync(dir)).to.equal(false);
     });
   });
 

@@ -16,10 +16,14 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-/** Runs skiffd to completion (for flag and config errors) with a time limit. */
-export function runSkiffd(args: string[], timeoutMs = 10_000): Promise<RunResult> {
+/**
+ * Runs skiffd to completion (for flag and config errors) with a time limit; `prefix` is a command
+ * that runs it (e.g. unshare and its options).
+ */
+export function runSkiffd(args: string[], timeoutMs = 10_000, prefix: readonly string[] = []): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SKIFFD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = [...prefix, process.execPath, SKIFFD, ...args];
+    const child = spawn(argv[0] ?? process.execPath, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -70,11 +74,18 @@ export class TestDaemon {
     return ['--config', this.configPath, '--root', this.root, '--state', this.state, '--log-level', 'debug', ...extra];
   }
 
-  /** Starts skiffd and resolves once it logs that it serves the socket. */
-  async start(extra: string[] = []): Promise<void> {
+  /**
+   * Starts skiffd and resolves once it logs that it serves the socket. `inheritedFd`: skiffd also
+   * gets this fd, a pipe without close-on-exec, as a careless parent might leave it one (Node
+   * itself marks low inherited fds close-on-exec, not high ones).
+   */
+  async start(extra: string[] = [], opts: { inheritedFd?: number } = {}): Promise<void> {
     // SKIFF_NODE_ARGS (e.g. "--cpu-prof") reaches the daemon's node for profiling benchmarks.
     const nodeArgs = (process.env.SKIFF_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const child = spawn(process.execPath, [...nodeArgs, SKIFFD, ...this.args(extra)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdio: ('ignore' | 'pipe')[] = ['ignore', 'pipe', 'pipe'];
+    if (opts.inheritedFd !== undefined) stdio[opts.inheritedFd] = 'pipe';
+    for (let i = 3; i < stdio.length; i++) stdio[i] ??= 'ignore';
+    const child = spawn(process.execPath, [...nodeArgs, SKIFFD, ...this.args(extra)], { stdio });
     this.proc = child;
     const from = this.log.length;
     const append = (b: Buffer) => (this.log += b.toString());

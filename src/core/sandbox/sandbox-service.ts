@@ -30,6 +30,8 @@ export interface SandboxServiceDeps {
   readonly shmSizeBytes: number;
   readonly filesSizeBytes: number;
   readonly helpers: HelperRunner;
+  /** The empty mount namespace pod inits join (namespaces/init-mount-ns.ts), as an fd. */
+  readonly initMountNs?: number;
   readonly cgroups: CgroupDriver;
   readonly network: PodNetwork;
   readonly records: RecordStore<SandboxRecord>;
@@ -135,6 +137,7 @@ export class SandboxService {
         pid: spec.namespaces.pid === 'pod',
         ...(spec.hostname ? { hostname: spec.hostname } : {}),
         sysctls: spec.sysctls,
+        ...(this.d.initMountNs !== undefined ? { initMountNs: this.d.initMountNs } : {}),
       };
       // A pod in every host namespace has nothing to pin: no helper run at all.
       const ns = pin.net || pin.ipc || pin.uts || pin.pid ? await pinPodNamespaces(c, this.d.helpers, pin) : { dir: pin.dir };

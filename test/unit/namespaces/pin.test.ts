@@ -18,6 +18,12 @@ describe('namespaces/pin', function () {
     ]); // prettier-ignore
   });
 
+  it('hands the pid init the mount namespace it joins as fd 3, and nothing without a pid init', function () {
+    const opts = { dir: '/d', net: true, ipc: false, uts: false, pid: true, sysctls: {}, initMountNs: 70 };
+    expect(pinHelperArgs(opts)).to.deep.equal(['--dir', '/d', '--net', '--pid-init', '--init-mount-ns', '3']);
+    expect(pinHelperArgs({ ...opts, pid: false })).to.deep.equal(['--dir', '/d', '--net']);
+  });
+
   it('drops the hostname without a UTS namespace of its own', function () {
     const opts = { dir: '/d', net: true, ipc: false, uts: false, pid: false, hostname: 'h', sysctls: {} };
     const args = pinHelperArgs(opts);

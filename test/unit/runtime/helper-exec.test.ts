@@ -1,7 +1,7 @@
-// HelperRunner: the daemon's helpers run from sealed copies taken once, so a change to the files
-// on disk (or through a container's handle on one) never reaches a helper already sealed.
+// HelperRunner: the daemon's helpers run from sealed copies of bytes taken once, a copy per start,
+// so a change to the files on disk (or a container's handle on one copy) never reaches another start.
 import { expect } from 'chai';
-import { copyFileSync, readdirSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, openSync, readdirSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,13 +24,17 @@ describe('runtime/helper-exec', function () {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('runs a sealed helper from the copy it took, under its bare name, whatever the file on disk becomes', async function () {
+  it('runs a sealed helper from the bytes it took, under its bare name, whatever the file on disk becomes', async function () {
     const helpers = HelperRunner.sealed(dir, ['echo']);
-    const p = helpers.program('echo');
-    expect(p.argv0).to.equal('skiff-echo');
-    expect(p.file).to.equal(`/proc/self/fd/${p.fd}`);
-    expect(p.fd).to.be.at.least(64);
-    expect(readlinkSync(p.file)).to.equal('/memfd:skiff-echo (deleted)');
+    const p = helpers.open('echo');
+    try {
+      expect(p.argv0).to.equal('skiff-echo');
+      expect(p.file).to.equal(`/proc/self/fd/${p.fd}`);
+      expect(p.fd).to.be.at.least(64);
+      expect(readlinkSync(p.file)).to.equal('/memfd:skiff-echo (deleted)');
+    } finally {
+      p.close();
+    }
     expect((await helpers.run(ctx(), 'echo', ['hello'])).stdout).to.equal('hello\n');
     copyFileSync('/bin/false', join(dir, 'replacement'));
     renameSync(join(dir, 'replacement'), join(dir, 'skiff-echo'));
@@ -52,15 +56,43 @@ describe('runtime/helper-exec', function () {
     }
   });
 
+  // A container that holds one copy open for writing must not stop the next start (ETXTBSY).
+  it('gives every start a sealed, read-only copy of its own, and keeps none once closed or run', async function () {
+    const helpers = HelperRunner.sealed(dir, ['echo']);
+    const before = readdirSync('/proc/self/fd').length;
+    const a = helpers.open('echo');
+    const b = helpers.open('echo');
+    const ino = (p: { file: string }) => statSync(p.file).ino;
+    try {
+      expect(a.fd).to.not.equal(b.fd);
+      expect(ino(a)).to.not.equal(ino(b));
+      expect(statSync(a.file).mode & 0o7777).to.equal(0o555);
+      // A writer held on one copy (root may open it, whatever the mode) leaves the next start alone.
+      const writer = openSync(a.file, constants.O_WRONLY);
+      try {
+        expect((await helpers.run(ctx(), 'echo', ['next'])).stdout).to.equal('next\n');
+      } finally {
+        closeSync(writer);
+      }
+    } finally {
+      a.close();
+      b.close();
+      a.close(); // a second close is a no-op, not someone else's fd
+    }
+    expect(readdirSync('/proc/self/fd').length).to.equal(before);
+  });
+
   it('runs an unsealed helper from its file, with the path as argv[0]', function () {
-    expect(new HelperRunner(dir).program('echo')).to.deep.equal({ file: join(dir, 'skiff-echo'), argv0: join(dir, 'skiff-echo') });
+    const p = new HelperRunner(dir).open('echo');
+    expect({ file: p.file, argv0: p.argv0, fd: p.fd }).to.deep.equal({ file: join(dir, 'skiff-echo'), argv0: join(dir, 'skiff-echo'), fd: undefined });
+    expect(new HelperRunner(dir).argv0('echo')).to.equal(join(dir, 'skiff-echo'));
   });
 
   it('never falls back to the file for a helper it did not seal', function () {
     const helpers = HelperRunner.sealed(dir, ['echo']);
     let e: unknown;
     try {
-      helpers.program('init');
+      helpers.open('init');
     } catch (x) {
       e = x;
     }

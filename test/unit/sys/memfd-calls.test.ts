@@ -1,6 +1,6 @@
 // Sealed copies: the bytes go in once, and then nothing that holds the file can change it.
 import { expect } from 'chai';
-import { closeSync, ftruncateSync, openSync, readFileSync, readlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, readlinkSync, writeSync } from 'node:fs';
 import { F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE, seals, sealedCopy } from '../../../src/sys/memfd-calls.js';
 
 function errnoOf(f: () => unknown): string | undefined {
@@ -30,6 +30,11 @@ describe('sys/memfd-calls', function () {
     const flags = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1] ?? '0';
     expect(parseInt(flags, 8) & O_CLOEXEC, 'O_CLOEXEC').to.equal(O_CLOEXEC);
     expect(readlinkSync(`/proc/self/fd/${fd}`)).to.equal('/memfd:skiff-unit-copy (deleted)');
+  });
+
+  it('is read-only for everyone but root (mode 0555)', function () {
+    fd = sealedCopy('skiff-unit-mode', content);
+    expect(fstatSync(fd).mode & 0o7777).to.equal(0o555);
   });
 
   it('is sealed against writes, truncation, growth and further seal changes', function () {

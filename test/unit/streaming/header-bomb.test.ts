@@ -1,12 +1,12 @@
 // A SPDY header block is zlib data from the client: one that inflates to many MiB (a "header
 // bomb", ~1000:1) is refused at 1 MiB, and the connection it came on is closed.
 import { expect } from 'chai';
-import net from 'node:net';
 import zlib from 'node:zlib';
 import { SPDY3_DICTIONARY } from '../../../src/streaming/spdy/dictionary.js';
 import { encodeHeaderBlock, FrameParser, FrameType, synStreamFrame } from '../../../src/streaming/spdy/frames.js';
 import { HeaderDecompressor } from '../../../src/streaming/spdy/header-zlib.js';
 import { SpdySession } from '../../../src/streaming/spdy/session.js';
+import { duplexPair } from '../../support/socket-pair.js';
 
 const MiB = 1024 * 1024;
 /** Go's http.DefaultMaxHeaderBytes, the limit header-zlib.ts keeps to. */
@@ -69,14 +69,3 @@ describe('SPDY header blocks inflate into a bounded buffer', function () {
   });
 });
 
-/** Two ends of a loopback TCP connection. */
-async function duplexPair(): Promise<[net.Socket, net.Socket]> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
-  const client = net.connect(port, '127.0.0.1');
-  const a = await accepted;
-  server.close();
-  return [a, client];
-}

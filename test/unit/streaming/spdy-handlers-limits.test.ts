@@ -1,21 +1,9 @@
 // Streams an exec or a port-forward will never use are reset, not kept until the connection ends.
 import { expect } from 'chai';
-import net from 'node:net';
 import { MAX_PENDING_REQUESTS, servePortForward } from '../../../src/streaming/portforward/spdy-portforward.js';
 import { serveSpdyCommand } from '../../../src/streaming/remotecommand/spdy-command.js';
 import { SpdySession, type SpdyStream } from '../../../src/streaming/spdy/session.js';
-
-/** Two ends of a loopback TCP connection: [server side, client side]. */
-async function duplexPair(): Promise<[net.Socket, net.Socket]> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
-  const client = net.connect(port, '127.0.0.1');
-  const a = await accepted;
-  server.close();
-  return [a, client];
-}
+import { duplexPair } from '../../support/socket-pair.js';
 
 /** Whether the stream is closed (the server reset it) within `ms`. */
 function closesWithin(s: SpdyStream, ms: number): Promise<boolean> {

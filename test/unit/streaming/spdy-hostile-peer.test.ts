@@ -3,28 +3,16 @@
 // a peer sends, it must cost the daemon a bounded amount of memory and event-loop time, and a
 // connection that cannot go on must close.
 import { expect } from 'chai';
-import net from 'node:net';
 import { Duplex } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { decodeHeaderBlock, FrameParser, FrameType, pingFrame, synStreamFrame } from '../../../src/streaming/spdy/frames.js';
 import { SpdySession } from '../../../src/streaming/spdy/session.js';
+import { duplexPair } from '../../support/socket-pair.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 const MiB = 1024 * 1024;
-
-/** Two ends of a loopback TCP connection: [server side, client side]. */
-async function duplexPair(): Promise<[net.Socket, net.Socket]> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
-  const client = net.connect(port, '127.0.0.1');
-  const a = await accepted;
-  server.close();
-  return [a, client];
-}
 
 /** An uncompressed name/value block: `count` headers all named "a", the first with `nuls` NULs (nuls + 1 values). */
 function repeatedNameBlock(count: number, nuls: number): Buffer {

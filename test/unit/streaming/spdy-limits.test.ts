@@ -1,23 +1,11 @@
 // What one SPDY connection may cost the daemon: frames waiting to be handled or to be sent stop
 // the reading of the socket, and the peer's open streams are capped.
 import { expect } from 'chai';
-import net from 'node:net';
 import { Duplex } from 'node:stream';
 import { encodeHeaderBlock, FrameParser, FrameType, pingFrame, RstStatus, synStreamFrame, type Frame } from '../../../src/streaming/spdy/frames.js';
 import { HeaderCompressor } from '../../../src/streaming/spdy/header-zlib.js';
 import { MAX_CONCURRENT_STREAMS, SpdySession } from '../../../src/streaming/spdy/session.js';
-
-/** Two ends of a loopback TCP connection: [server side, client side]. */
-async function duplexPair(): Promise<[net.Socket, net.Socket]> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
-  const client = net.connect(port, '127.0.0.1');
-  const a = await accepted;
-  server.close();
-  return [a, client];
-}
+import { duplexPair } from '../../support/socket-pair.js';
 
 const until = async (cond: () => boolean, ms = 5000): Promise<void> => {
   const end = Date.now() + ms;

@@ -2,7 +2,6 @@
 // spdystream) must be able to read from us, and we from it.
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import net from 'node:net';
 import zlib from 'node:zlib';
 import { SPDY3_DICTIONARY } from '../../../src/streaming/spdy/dictionary.js';
 import {
@@ -18,6 +17,7 @@ import {
 } from '../../../src/streaming/spdy/frames.js';
 import { HeaderCompressor, HeaderDecompressor } from '../../../src/streaming/spdy/header-zlib.js';
 import { SpdySession } from '../../../src/streaming/spdy/session.js';
+import { duplexPair } from '../../support/socket-pair.js';
 
 describe('SPDY/3.1', () => {
   it('builds the SPDY/3 header dictionary byte for byte (1423 bytes, pinned by sha256)', () => {
@@ -120,14 +120,3 @@ function adler32(buf: Buffer): number {
   return ((b << 16) | a) >>> 0;
 }
 
-/** Two ends of a loopback TCP connection. */
-async function duplexPair(): Promise<[net.Socket, net.Socket]> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
-  const client = net.connect(port, '127.0.0.1');
-  const a = await accepted;
-  server.close();
-  return [a, client];
-}

@@ -171,8 +171,13 @@ static void sweep(int command)
 			rt_wait4(command, &status, __WALL);
 			return;
 		}
-		if (only_unreapable_left())
+		/* A child killed just now may have become a zombie since the wait4 above: only a zombie
+		 * that wait4 still does not give us, seen as one before asking, is a tracer's. */
+		if (only_unreapable_left()) {
+			if ((r = rt_wait4(-1, &status, WNOHANG | __WALL)) > 0)
+				continue;
 			return;
+		}
 		rt_sigtimedwait_ms(&sigchld, &info, SWEEP_PAUSE_MS);
 	}
 }

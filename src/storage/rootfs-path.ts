@@ -16,9 +16,9 @@ import {
   RESOLVE_BENEATH,
   RESOLVE_IN_ROOT,
   RESOLVE_NO_SYMLINKS,
-  openat2,
+  openat2Sync,
   readlinkFd,
-} from '../sys/path-calls.js';
+} from '../sys/openat2-calls.js';
 import { SyscallError } from '../sys/errno.js';
 
 /** As many symlinks as the kernel follows in one lookup. */
@@ -35,7 +35,7 @@ const SLASH = 0x2f;
 
 /** The root filesystem at `dir` (a path of the daemon's), opened for lookups under it. */
 export function openRoot(dir: string): number {
-  return openat2(AT_FDCWD, dir, O_PATH | O_DIRECTORY, 0);
+  return openat2Sync(AT_FDCWD, dir, O_PATH | O_DIRECTORY, 0);
 }
 
 function split(path: Buffer): Buffer[] {
@@ -90,7 +90,7 @@ export function resolveInRoot(rootfd: number, path: string): string {
       let fd: number;
       try {
         // One name, never followed: a symlink comes back as itself.
-        fd = openat2(dir, part, O_PATH | O_NOFOLLOW, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+        fd = openat2Sync(dir, part, O_PATH | O_NOFOLLOW, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
       } catch (e) {
         // Missing, below a file, or a name no file system has: skiff-init makes it (or fails).
         if (!isErrno(e, 'ENOENT', 'ENOTDIR', 'ENAMETOOLONG')) throw e;
@@ -130,7 +130,7 @@ export type PlainPath = 'directory' | 'missing' | 'symlink on the path' | 'not a
 export function plainPathIn(rootfd: number, path: string): PlainPath {
   let fd: number;
   try {
-    fd = openat2(rootfd, path.replace(/^\/+/, '') || '.', O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+    fd = openat2Sync(rootfd, path.replace(/^\/+/, '') || '.', O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
   } catch (e) {
     if (isErrno(e, 'ENOENT')) return 'missing';
     if (isErrno(e, 'ELOOP')) return 'symlink on the path';

@@ -1,10 +1,12 @@
 // openat2(2), for paths a container or an image controls: RESOLVE_IN_ROOT makes every symlink
 // (absolute or "..") resolve inside the given root, as it would inside the container, so no
 // link planted by an image can reach a host file. glibc 2.36 has no wrapper: it goes through
-// syscall(2), on koffi's worker thread, since a lookup on a slow or hung file system must never
-// stall the event loop.
+// syscall(2). `openat2` runs on koffi's worker thread, since a lookup on a slow or hung file
+// system must never stall the event loop; `openat2Sync` (with readlinkat of an O_PATH fd) is for
+// callers that walk one path component or one link at a time, a bounded amount of kernel work per
+// call. Paths are bytes: a name or link target in an image need not be UTF-8.
 import koffi from 'koffi';
-import { fn } from './libc.js';
+import { check, fn } from './libc.js';
 import { SyscallError } from './errno.js';
 
 /** The same number on every architecture (the syscall table was unified before openat2). */
@@ -25,6 +27,9 @@ export const RESOLVE_NO_SYMLINKS = 0x04;
 export const RESOLVE_BENEATH = 0x08;
 export const RESOLVE_IN_ROOT = 0x10;
 
+/** Longer link targets do not exist (PATH_MAX includes the NUL). */
+const PATH_MAX = 4096;
+
 /** struct open_how { u64 flags; u64 mode; u64 resolve; } */
 function openHow(flags: number, resolve: number): Buffer {
   const how = Buffer.alloc(24);
@@ -39,6 +44,10 @@ function openHow(flags: number, resolve: number): Buffer {
 // bytes (NUL-terminated here), so a name that is not UTF-8 reaches the kernel unchanged.
 const decl = 'long syscall(long nr, int dirfd, const void *path, const void *how, size_t size)';
 
+function cString(path: Buffer | string): Buffer {
+  return Buffer.concat([typeof path === 'string' ? Buffer.from(path, 'utf8') : path, Buffer.alloc(1)]);
+}
+
 /**
  * Opens `path` relative to `dirfd` (AT_FDCWD or an open directory) with `flags` (O_CLOEXEC is
  * always added) and `resolve` (RESOLVE_*). Resolves with the new fd; rejects with a SyscallError
@@ -47,7 +56,7 @@ const decl = 'long syscall(long nr, int dirfd, const void *path, const void *how
 export function openat2(dirfd: number, path: Buffer | string, flags: number, resolve: number): Promise<number> {
   const f = fn(decl, 'syscall:openat2:async');
   const how = openHow(flags | O_CLOEXEC, resolve);
-  const cPath = Buffer.concat([typeof path === 'string' ? Buffer.from(path, 'utf8') : path, Buffer.alloc(1)]);
+  const cPath = cString(path);
   // koffi hands the worker thread raw pointers into these buffers and holds no reference to
   // them: they stay reachable from here until the callback has run, or the GC could free them
   // while the kernel still reads them.
@@ -61,4 +70,19 @@ export function openat2(dirfd: number, path: Buffer | string, flags: number, res
       else done(ret);
     });
   });
+}
+
+/** openat2 on the calling thread: the new fd, or a SyscallError as for `openat2`. */
+export function openat2Sync(dirfd: number, path: Buffer | string, flags: number, resolve: number): number {
+  const f = fn(decl, 'syscall:openat2:sync');
+  const how = openHow(flags | O_CLOEXEC, resolve);
+  return check('openat2', f(SYS_OPENAT2, dirfd, cString(path), how, how.length) as number, String(path));
+}
+
+/** The target of the symlink that `fd` (O_PATH | O_NOFOLLOW) is, as bytes. */
+export function readlinkFd(fd: number): Buffer {
+  const f = fn('long readlinkat(int dirfd, const char *path, void *buf, size_t size)', 'readlinkat');
+  const buf = Buffer.alloc(PATH_MAX);
+  const n = check('readlinkat', f(fd, '', buf, buf.length) as number, `fd ${fd}`);
+  return buf.subarray(0, n);
 }

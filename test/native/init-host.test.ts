@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DEFAULT_HELPER_DIR } from '../../src/runtime/helper-exec.js';
+import { statFields, deadOrZombie, until, childrenOf } from '../support/processes.js';
 
 const execFileP = promisify(execFile);
 const bin = join(DEFAULT_HELPER_DIR, 'skiff-init');
@@ -107,37 +108,6 @@ int main(int argc, char **argv) {
   return 0;
 }
 `;
-
-/** Fields of /proc/<pid>/stat from field 3 on (index 0 = state), or undefined once it is gone. */
-function statFields(pid: number): string[] | undefined {
-  try {
-    const t = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return t.slice(t.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
-
-const deadOrZombie = (pid: number) => {
-  const f = statFields(pid);
-  return f === undefined || f[0] === 'Z';
-};
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
 
 describe('skiff-init: no way to the host', function () {
   this.timeout(30_000);

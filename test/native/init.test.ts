@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DEFAULT_HELPER_DIR } from '../../src/runtime/helper-exec.js';
 import { MNT_DETACH, umount2 } from '../../src/sys/mount-calls.js';
-import { processesRunning } from '../support/processes.js';
+import { processesRunning, statFields, deadOrZombie, until, childrenOf } from '../support/processes.js';
 
 const execFileP = promisify(execFile);
 const bin = join(DEFAULT_HELPER_DIR, 'skiff-init');
@@ -44,40 +44,6 @@ type Spec = Record<string, unknown> & {
   mounts: Record<string, unknown>[];
   linux: Record<string, unknown>;
 };
-
-function statFields(pid: number): string[] | undefined {
-  try {
-    const t = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return t.slice(t.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
-
-const deadOrZombie = (pid: number) => {
-  const f = statFields(pid);
-  return f === undefined || f[0] === 'Z';
-};
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter((s) => s !== '')
-      .map(Number);
-  } catch {
-    return [];
-  }
-}
 
 /** Mount points of a mountinfo text: mount point → { fstype, per-mount options }. */
 function parseMountinfo(text: string): Map<string, { type: string; opts: string[] }> {

@@ -18,6 +18,7 @@ import { SkiffError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { socketPair } from '../../src/sys/socket-calls.js';
 import { sealedCopy } from '../../src/sys/memfd-calls.js';
+import { statFields, until } from '../support/processes.js';
 
 const run = promisify(execFile);
 const bin = join(DEFAULT_HELPER_DIR, 'skiff-monitor');
@@ -48,16 +49,6 @@ interface LogRecord {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Fields of /proc/<pid>/stat from field 3 on (index 0 = state), or undefined once it is gone. */
-function statFields(pid: number): string[] | undefined {
-  try {
-    const t = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return t.slice(t.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
 
 const alive = (pid: number) => {
   const f = statFields(pid);
@@ -90,14 +81,6 @@ function childrenOf(pid: number): { pid: number; state: string; comm: string }[]
 }
 
 /** Tests may poll: waits until `cond` holds, failing after `ms`. */
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 /** Resolves when `path` exists, watching its directory (how the daemon learns of exits). */
 function appears(path: string, ms = 10000): Promise<void> {
   return new Promise((resolve, reject) => {

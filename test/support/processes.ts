@@ -37,3 +37,36 @@ export function rssKiB(pid: number): { now: number; peak: number } {
 export function resetPeakRss(pid: number): void {
   writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }
+
+/** Fields of /proc/<pid>/stat from field 3 on (index 0 = state), or undefined once it is gone. */
+export function statFields(pid: number): string[] | undefined {
+  try {
+    const t = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return t.slice(t.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+export const deadOrZombie = (pid: number): boolean => {
+  const f = statFields(pid);
+  return f === undefined || f[0] === 'Z';
+};
+
+/** The direct children of a process (its main thread's), or [] once it is gone. */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Polls `cond` every 10 ms; rejects naming `what` after `ms`. */
+export async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

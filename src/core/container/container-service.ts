@@ -32,6 +32,7 @@ import { appArmorFor, nodeAppArmor, type AppArmorHost, type AppArmorRequest } fr
 import { containerSeccomp, type SeccompRequest } from './seccomp.js';
 import { SeccompCache } from '../../seccomp/cache.js';
 import type { EventBus } from '../events.js';
+import { ExitWaiters } from './exit-waiters.js';
 
 /** What the CRI request decides; the rest comes from the pod and the image. */
 export type CriContainerPart = Pick<
@@ -114,7 +115,7 @@ export class ContainerService implements LayerUsers {
   private readonly names = new Map<string, ContainerId>();
   private readonly locks = new KeyedMutex<string>();
   /** Callers waiting for a container to exit (StopContainer's grace period). */
-  private readonly exitWaiters = new Map<string, (() => void)[]>();
+  private readonly exitWaiters = new ExitWaiters();
   private watcher: { close(): void } | undefined;
   private readonly seccomp = new SeccompCache();
   /** ExecSync and streamed exec sessions. */
@@ -414,22 +415,12 @@ export class ContainerService implements LayerUsers {
       ctx.log.info('container exited', { container: id, exitCode: status.exitCode, oomKilled: status.oomKilled });
       this.d.events?.publish('stopped', r.id, r.sandboxId);
     });
-    for (const w of this.exitWaiters.get(id) ?? []) w();
-    this.exitWaiters.delete(id);
+    this.exitWaiters.notify(id);
   }
 
   private waitExit(id: string, ms: number): Promise<boolean> {
     if (this.byId.get(id as ContainerId)?.state !== 'running') return Promise.resolve(true);
-    return new Promise((resolve) => {
-      // setTimeout fires at once past 2^31 - 1 ms; a grace period that long is as good as for ever.
-      const timer = setTimeout(() => resolve(false), Math.min(ms, 0x7fffffff));
-      const list = this.exitWaiters.get(id) ?? [];
-      list.push(() => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-      this.exitWaiters.set(id, list);
-    });
+    return this.exitWaiters.wait(id, ms);
   }
 
   /** Stop signal, up to `timeoutSeconds` of grace, then SIGKILL to the whole cgroup. Idempotent. */

@@ -57,30 +57,48 @@ export async function removeHostState(d: { dir: string; net: TestNetwork }): Pro
     for (const c of chains) run(['iptables', '-t', table, '-F', c]);
     for (const c of chains) run(['iptables', '-t', table, '-X', c]);
   }
-  // Pod cgroups the daemon made under /skiff (v1: every controller).
+  // Cgroups the daemon made under /skiff, in every hierarchy (v1 controllers, the unified and
+  // named ones): its pods' (with their containers' below them) and, where an OCI runtime put them
+  // on their own, its containers'. Only this daemon's: another test run may have pods there too.
+  const records = join(d.dir, 'state', 'records');
+  const ours = (id: string) => ['sandboxes', 'containers'].some((k) => existsSync(join(records, k, `${id}.json`)));
   for (const ctl of existsSync('/sys/fs/cgroup') ? readdirSync('/sys/fs/cgroup') : []) {
     const base = join('/sys/fs/cgroup', ctl, 'skiff');
     if (!existsSync(base)) continue;
-    for (const id of readdirSync(base)) {
-      // Only this daemon's pods: another test run may have pods here too.
-      if (!existsSync(join(d.dir, 'state', 'records', 'sandboxes', `${id}.json`))) continue;
-      const p = join(base, id);
-      for (const sub of [join(p, 'init'), p]) {
-        if (!existsSync(join(sub, 'cgroup.procs'))) continue;
-        for (const pid of readFileSync(join(sub, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) run(['kill', '-9', pid]);
-      }
-      for (const sub of [join(p, 'init'), p]) {
-        try {
-          rmdirSync(sub);
-        } catch {
-          // Busy for a moment after the kill, or already gone.
-        }
-      }
-    }
+    for (const id of readdirSync(base)) if (ours(id)) await removeCgroupTree(join(base, id));
     try {
       rmdirSync(base);
     } catch {
       // Another test's daemon still has pods there.
+    }
+  }
+}
+
+/** Kills what is in a cgroup and every cgroup below it, then removes them, deepest first. */
+async function removeCgroupTree(dir: string): Promise<void> {
+  const all: string[] = [];
+  const walk = (p: string) => {
+    all.push(p);
+    for (const e of readdirSync(p, { withFileTypes: true })) if (e.isDirectory()) walk(join(p, e.name));
+  };
+  walk(dir);
+  for (const p of all) {
+    const procs = join(p, 'cgroup.procs');
+    if (!existsSync(procs)) continue;
+    for (const pid of readFileSync(procs, 'utf8').split('\n').filter(Boolean)) run(['kill', '-9', pid]);
+  }
+  // A killed process leaves its cgroup a moment later: a cgroup is busy until then.
+  const left = all.reverse();
+  for (let attempt = 0; attempt < 20 && left.length > 0; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < left.length; ) {
+      try {
+        rmdirSync(left[i] as string);
+        left.splice(i, 1);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') left.splice(i, 1);
+        else i++;
+      }
     }
   }
 }
